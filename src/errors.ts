@@ -1,0 +1,95 @@
+/**
+ * Every error switchyard throws or emits is a `SwitchyardError` with a stable
+ * `code`, so callers can branch on `error.code` without parsing messages.
+ */
+export class SwitchyardError extends Error {
+  /** Stable, machine-readable error code (`ERR_...`). */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An endpoint could not be parsed or failed validation (host, port, weight, priority...). */
+export class InvalidEndpointError extends SwitchyardError {
+  /** The offending input, as given. */
+  readonly input: unknown;
+
+  constructor(message: string, input: unknown, options?: { cause?: unknown }) {
+    super("ERR_INVALID_ENDPOINT", message, options);
+    this.input = input;
+  }
+}
+
+/** An option passed to a factory or constructor is invalid. */
+export class InvalidConfigError extends SwitchyardError {
+  /** The option path, e.g. `"priority.panicThreshold"`. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super("ERR_INVALID_CONFIG", `${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+/**
+ * Nothing is eligible to take traffic: the endpoint set is empty, every weight
+ * is 0, or every endpoint is unhealthy and the panic threshold is disabled.
+ * Kong's equivalent is "failure to get a peer from the ring-balancer".
+ */
+export class NoEndpointsError extends SwitchyardError {
+  /** The upstream that had nothing to pick. */
+  readonly upstream: string;
+
+  constructor(upstream: string, reason: string) {
+    super("ERR_NO_ENDPOINTS", `upstream "${upstream}": no endpoint available (${reason})`);
+    this.upstream = upstream;
+  }
+}
+
+/** A resolver failed to produce an endpoint set. The upstream keeps its last good set. */
+export class ResolverError extends SwitchyardError {
+  /** The resolver's `name`, e.g. `"dns-srv:_http._tcp.api.test"`. */
+  readonly resolver: string;
+
+  constructor(resolver: string, message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? "ERR_RESOLVER", `${resolver}: ${message}`, options);
+    this.resolver = resolver;
+  }
+}
+
+/** `ready()` did not see a first good resolution within its timeout. */
+export class ReadyTimeoutError extends SwitchyardError {
+  constructor(upstream: string, timeoutMs: number, options?: { cause?: unknown }) {
+    const last = options?.cause instanceof Error ? `; last resolver error: ${options.cause.message}` : "";
+    super("ERR_READY_TIMEOUT", `upstream "${upstream}": no endpoints resolved within ${timeoutMs} ms${last}`, options);
+  }
+}
+
+/** The object was closed; it no longer resolves, picks or schedules work. */
+export class ClosedError extends SwitchyardError {
+  constructor(what: string) {
+    super("ERR_CLOSED", `${what} is closed`);
+  }
+}
+
+/** A registry lookup named a service that is not registered. */
+export class UnknownServiceError extends SwitchyardError {
+  /** The service name that was looked up. */
+  readonly service: string;
+
+  constructor(service: string) {
+    super("ERR_UNKNOWN_SERVICE", `no service registered as "${service}"`);
+    this.service = service;
+  }
+}
+
+/** An operation was aborted through its `AbortSignal`. */
+export class AbortError extends SwitchyardError {
+  constructor(message = "the operation was aborted", options?: { cause?: unknown }) {
+    super("ABORT_ERR", message, options);
+  }
+}

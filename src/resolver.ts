@@ -1,0 +1,119 @@
+import { EventEmitter } from "eventemitter3";
+import type { Endpoint } from "./endpoint.js";
+import { sameEndpoint } from "./endpoint.js";
+
+/** Events every resolver emits. */
+export interface ResolverEvents {
+  /**
+   * A complete, new endpoint set (sorted by id, one entry per id). Emitted
+   * only when the set differs from the last one emitted.
+   */
+  endpoints: (endpoints: readonly Endpoint[]) => void;
+  /**
+   * A resolution failed. The last good set stays in force: listeners must not
+   * drop endpoints because of an error.
+   */
+  error: (error: Error) => void;
+}
+
+/**
+ * Where endpoints come from (grpc-js's resolver): produces complete endpoint
+ * sets over time and reports failures, knowing nothing of how the endpoints
+ * are balanced.
+ *
+ * Implementations call `publish()` with each complete set and `fail()` with
+ * each error; `publish()` normalizes the set (sorted by id, duplicates
+ * merged) and drops a set equal to the last one, so a DNS answer in a
+ * different order or a registry poll with no change emits nothing.
+ */
+export abstract class Resolver extends EventEmitter<ResolverEvents> {
+  /** A short description of the source, used in errors: `"static"`, `"dns-srv:_api._tcp.x"`. */
+  abstract readonly name: string;
+
+  #current: readonly Endpoint[] | undefined;
+  #started = false;
+  #closed = false;
+
+  /** The last good set, or `undefined` before the first successful resolution. */
+  get endpoints(): readonly Endpoint[] | undefined {
+    return this.#current;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Begins resolving. Idempotent; a no-op after `close()`. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.onStart();
+  }
+
+  /** Stops resolving and releases every timer and socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.onClose();
+    this.removeAllListeners();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Called once by `start()`. */
+  protected abstract onStart(): void;
+
+  /** Called once by `close()`: cancel timers, close sockets, abort requests. */
+  protected onClose(): void | Promise<void> {}
+
+  /**
+   * Announces a complete endpoint set. Returns true when it differed from the
+   * previous one and was emitted. Ignored after `close()`.
+   */
+  protected publish(endpoints: readonly Endpoint[]): boolean {
+    if (this.#closed) return false;
+    const next = normalizeEndpoints(endpoints);
+    const previous = this.#current;
+    if (previous !== undefined && sameEndpointSet(previous, next)) return false;
+    this.#current = next;
+    this.emit("endpoints", next);
+    return true;
+  }
+
+  /** Reports a failed resolution; the last good set is kept. Ignored after `close()`. */
+  protected fail(error: Error): void {
+    if (this.#closed) return;
+    this.emit("error", error);
+  }
+}
+
+/**
+ * Sorts a set by id and merges entries that share an id: the one with the
+ * lowest priority wins, then the highest weight, so the result does not depend
+ * on the order the source listed them in.
+ */
+export function normalizeEndpoints(endpoints: readonly Endpoint[]): readonly Endpoint[] {
+  const sorted = [...endpoints].sort(
+    (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.priority - b.priority || b.weight - a.weight,
+  );
+  const out: Endpoint[] = [];
+  for (const e of sorted) {
+    if (out.length === 0 || out[out.length - 1]?.id !== e.id) out.push(e);
+  }
+  return Object.freeze(out);
+}
+
+/** True when two normalized sets hold equal endpoints in the same order. */
+export function sameEndpointSet(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined || y === undefined || !sameEndpoint(x, y)) return false;
+  }
+  return true;
+}
