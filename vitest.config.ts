@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SummaryReporter from "./test/reporters/summary.js";
 
 export default defineConfig({
   test: {
@@ -8,5 +9,7 @@ export default defineConfig({
     // System tests spawn real servers (dnsmasq, etcd): keep files in separate
     // processes so a crash in one cannot take the others with it.
     pool: "forks",
+    // The default output, then one plain `N passed, N failed` line at the end.
+    reporters: ["default", new SummaryReporter()],
   },
 });
