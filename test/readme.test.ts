@@ -1,0 +1,46 @@
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "..");
+const run = promisify(execFile);
+
+/** The first ```ts block under the README's "## Quick start" heading. */
+function quickStartSample(): string {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const section = readme.split(/^## /m).find((s) => s.startsWith("Quick start\n"));
+  if (section === undefined) throw new Error('README.md has no "## Quick start" section');
+  const block = /^```ts\n([\s\S]*?)^```$/m.exec(section);
+  if (block === null) throw new Error("the Quick start section has no ```ts block");
+  return block[1] as string;
+}
+
+describe("README", () => {
+  it("the quick-start sample is byte-identical to examples/quick-start.ts", () => {
+    expect(quickStartSample()).toBe(readFileSync(join(root, "examples/quick-start.ts"), "utf8"));
+  });
+
+  it("examples/quick-start.ts runs against the built package and prints what its comments say", async () => {
+    // It imports "switchyard" by name: Node resolves that through the package's
+    // own exports map to dist/ (`npm test` builds first).
+    if (!existsSync(join(root, "dist/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "examples/quick-start.ts"], {
+      cwd: root,
+    });
+    expect(stderr).toBe("");
+    expect(stdout).toBe("750 250\n10.0.0.2:8080\n");
+    const promised = [...quickStartSample().matchAll(/^console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
+    expect(promised).toEqual(["750 250", "10.0.0.2:8080"]);
+  });
+
+  it("names the two commands a new user runs on a fresh clone", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    expect(readme).toContain("```sh\nnpm ci && npm run demo\n```");
+    expect(readme).toContain("```sh\nnpm ci && npm test\n```");
+    const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>;
+    expect(scripts.demo).toBe("tsx examples/demo.ts");
+    expect(scripts.test).toContain("vitest run");
+  });
+});
