@@ -35,6 +35,36 @@ describe("README", () => {
     expect(promised).toEqual(["750 250", "10.0.0.2:8080"]);
   });
 
+  it("npm run demo: balances 1,000 calls per step over real local servers, shifts blue → green, and exits by itself", async () => {
+    // Exiting on its own (exit code 0, no timeout) proves the demo closes its
+    // servers, connections and upstream. The first step starts at a random
+    // position of the 50/30/20 cycle; the blue-green steps are exact.
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "examples/demo.ts"], {
+      cwd: root,
+      timeout: 15_000,
+    });
+    expect(stderr).toBe("");
+    const counts = (title: string) => {
+      const block = stdout.slice(stdout.indexOf(title));
+      return ["alpha", "bravo", "charlie"].map((name) => {
+        const row = new RegExp(`^  ${name} .* (\\d+) \\(`, "m").exec(block);
+        return Number(row?.[1]);
+      });
+    };
+    const first = counts("1000 calls, weighted round robin 50/30/20 (1000 ok, 0 failed)");
+    expect(first.reduce((a, b) => a + b, 0)).toBe(1000);
+    // 1,000 picks = 33 full cycles of 30 (exactly 50/30/20) plus 10; the
+    // balancer's smoothness bound (docs/balancing.md) keeps each within 8.
+    for (const [i, share] of [50, 30, 20].entries()) {
+      expect(Math.abs((first[i] as number) - share * 10)).toBeLessThanOrEqual(8);
+    }
+    expect(counts("resolver.set(100/0/0): 1000 calls (1000 ok, 0 failed)")).toEqual([1000, 0, 0]);
+    expect(counts("resolver.set(80/20/0): 1000 calls (1000 ok, 0 failed)")).toEqual([800, 200, 0]);
+    expect(counts("resolver.set(0/100/0): 1000 calls (1000 ok, 0 failed)")).toEqual([0, 1000, 0]);
+    // Every call was reported to the upstream: bravo's count is what bravo received.
+    expect(stdout).toContain(`  bravo: HEALTHY, ${(first[1] as number) + 1200} outcomes reported, 0 failures\n`);
+  });
+
   it("names the two commands a new user runs on a fresh clone", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
     expect(readme).toContain("```sh\nnpm ci && npm run demo\n```");
