@@ -183,6 +183,14 @@ describe("built package (dist/)", () => {
     expect(esmOnlyRequired).toEqual([]);
     expect(esmOnly("p-retry")).toBe(true);
     for (const file of cjs) expect(readFileSync(file, "utf8")).not.toMatch(/require\(["']p-retry["']\)/);
+    // Whatever ESM-only package the ESM build imports, the CJS build carries a copy of.
+    const cjsCode = cjs.map((f) => readFileSync(f, "utf8")).join("\n");
+    const importedEsmOnly = new Set(
+      esm.flatMap((f) =>
+        specifiers(readFileSync(f, "utf8")).filter((s) => bare(s) && !isBuiltin(s) && esmOnly(packageOf(s))),
+      ),
+    );
+    for (const name of importedEsmOnly) expect(cjsCode).toContain(`// node_modules/${name}/`);
   });
 
   describe("the tsup config", () => {
