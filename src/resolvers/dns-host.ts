@@ -1,0 +1,92 @@
+import type { Endpoint } from "../endpoint.js";
+import { DEFAULT_WEIGHT, endpoint } from "../endpoint.js";
+import { InvalidConfigError } from "../errors.js";
+import type { DnsFamily } from "./dns-common.js";
+import { checkDnsName, checkFamily, checkNumber, checkScheme, resolveAddresses } from "./dns-common.js";
+import type { DnsAnswer, DnsResolverOptions } from "./dns-refresh.js";
+import { DnsResolverBase } from "./dns-refresh.js";
+
+/** Options of `dnsHostResolver()`. */
+export interface DnsHostResolverOptions extends DnsResolverOptions {
+  /** Port of every endpoint, 1..65535. Required. */
+  port: number;
+  /** 4 (A records), 6 (AAAA) or 0 (both, as `dns.lookup`). Default 0. */
+  family?: DnsFamily;
+  /** Scheme of every endpoint. Default `"http"`. */
+  scheme?: string;
+  /** Weight of every endpoint. Default 100. */
+  weight?: number;
+  /** Priority of every endpoint. Default 0. */
+  priority?: number;
+}
+
+/**
+ * A/AAAA discovery (asked for by KrakenD users): every address of `name` is an
+ * endpoint on `port`, with `hostname` = `name` for TLS SNI and the `Host`
+ * header. Refreshes on an interval or by the records' TTL, with jitter, and
+ * keeps the last good set through failures (see `DnsResolverBase`). With
+ * family 0, a name with only A or only AAAA records is fine.
+ */
+export class DnsHostResolver extends DnsResolverBase {
+  /** The name looked up. */
+  readonly host: string;
+  protected readonly recordName: string;
+  protected readonly recordType: string;
+  readonly #port: number;
+  readonly #family: DnsFamily;
+  readonly #scheme: string;
+  readonly #weight: number;
+  readonly #priority: number;
+
+  constructor(name: string, options: DnsHostResolverOptions) {
+    const host = checkDnsName(name, "name");
+    if (options === undefined || options === null) throw new InvalidConfigError("port", "dnsHostResolver needs a port");
+    super(`dns-host:${host}`, options);
+    this.host = host;
+    this.recordName = host;
+    this.#family = checkFamily(options.family);
+    this.recordType = this.#family === 4 ? "A" : this.#family === 6 ? "AAAA" : "A/AAAA";
+    this.#port = integer(options.port, "port", undefined, 1, 65535);
+    this.#scheme = checkScheme(options.scheme);
+    this.#weight = integer(options.weight, "weight", DEFAULT_WEIGHT, 0, 65535);
+    this.#priority = integer(options.priority, "priority", 0, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  protected async lookup(): Promise<DnsAnswer> {
+    const { addresses, ttl } = await resolveAddresses(this.dns, this.host, this.#family, {
+      resolver: this.name,
+      servers: this.servers,
+    });
+    const endpoints: Endpoint[] = addresses.map((address) =>
+      endpoint({
+        host: address,
+        port: this.#port,
+        weight: this.#weight,
+        priority: this.#priority,
+        scheme: this.#scheme,
+        hostname: this.host,
+      }),
+    );
+    return { endpoints, dropped: [], ttl };
+  }
+}
+
+/**
+ * Creates a `DnsHostResolver` for `name` on `port`.
+ *
+ * @example
+ * const resolver = dnsHostResolver("api.internal", { port: 8080, family: 4 });
+ * const api = createUpstream({ name: "api", resolver });
+ *
+ * @throws InvalidConfigError on a malformed name, port, servers string or option.
+ */
+export function dnsHostResolver(name: string, options: DnsHostResolverOptions): DnsHostResolver {
+  return new DnsHostResolver(name, options);
+}
+
+function integer(value: unknown, option: string, fallback: number | undefined, min: number, max: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = checkNumber(value ?? Number.NaN, option, 0, min, max);
+  if (!Number.isInteger(n)) throw new InvalidConfigError(option, `must be an integer, got ${n}`);
+  return n;
+}

@@ -1,0 +1,164 @@
+import { isIP } from "node:net";
+import type { Endpoint } from "../endpoint.js";
+import { endpoint } from "../endpoint.js";
+import { InvalidConfigError } from "../errors.js";
+import type { DnsFamily, ResolvedAddresses } from "./dns-common.js";
+import { checkDnsName, checkFamily, checkNumber, checkScheme, resolveAddresses } from "./dns-common.js";
+import type { DroppedRecord } from "./dns-error.js";
+import { DnsError, dnsErrorFrom } from "./dns-error.js";
+import type { DnsAnswer, DnsResolverOptions } from "./dns-refresh.js";
+import { DnsResolverBase } from "./dns-refresh.js";
+import type { SrvTarget } from "./dns-srv-records.js";
+import { srvEndpoints, srvTargets } from "./dns-srv-records.js";
+
+/** Options of `dnsSrvResolver()`. */
+export interface DnsSrvResolverOptions extends DnsResolverOptions {
+  /** Service label: `"http"` looks up `_http._<protocol>.<name>`. Default: look up `name` as given. */
+  service?: string;
+  /** Protocol label used with `service`. Default `"tcp"`. */
+  protocol?: string;
+  /** Scheme of every endpoint (KrakenD `sd_scheme`). Default `"http"`. */
+  scheme?: string;
+  /**
+   * Resolve each SRV target to its A/AAAA addresses (as Kong does): one
+   * endpoint per address, with the record's port, weight and priority, and
+   * `hostname` = the target for TLS SNI and the `Host` header. Default false.
+   */
+  resolveTargets?: boolean;
+  /** Address family of `resolveTargets`: 4, 6, or 0 for both. Default 0. */
+  family?: DnsFamily;
+  /** Weight of a weight-0 record beside records of weight > 0 in its priority (see `srvTargets`). Default 1. */
+  zeroWeight?: number;
+  /** At most this many target lookups at once with `resolveTargets`. Default 16. */
+  concurrency?: number;
+}
+
+/**
+ * DNS SRV discovery: KrakenD's `sd: "dns"`, done right. Looks up SRV
+ * records with `node:dns` (optionally at the given `servers`, e.g. Consul DNS
+ * on `127.0.0.1:8600`), maps each record to an endpoint with its target,
+ * port, weight and priority (RFC 2782; weights not expanded, weight 0 per
+ * `zeroWeight`), and refreshes on an interval or by TTL with jitter, keeping
+ * the last good set through failures (see `DnsResolverBase`).
+ *
+ * `node:dns` does not report SRV TTLs: TTL mode follows the targets' A/AAAA
+ * TTLs with `resolveTargets`, and the interval otherwise.
+ */
+export class DnsSrvResolver extends DnsResolverBase {
+  /** The SRV name looked up, e.g. `"_http._tcp.api.service.consul"`. */
+  readonly record: string;
+  protected readonly recordName: string;
+  protected readonly recordType = "SRV";
+  readonly #scheme: string;
+  readonly #resolveTargets: boolean;
+  readonly #family: DnsFamily;
+  readonly #zeroWeight: number;
+  readonly #concurrency: number;
+
+  constructor(name: string, options: DnsSrvResolverOptions = {}) {
+    const record = srvName(name, options ?? {});
+    super(`dns-srv:${record}`, options ?? {});
+    this.record = record;
+    this.recordName = record;
+    this.#scheme = checkScheme(options.scheme);
+    this.#resolveTargets = options.resolveTargets ?? false;
+    this.#family = checkFamily(options.family);
+    this.#zeroWeight = checkNumber(options.zeroWeight, "zeroWeight", 1, 0, 65535);
+    if (!Number.isInteger(this.#zeroWeight)) throw new InvalidConfigError("zeroWeight", "must be an integer");
+    this.#concurrency = checkNumber(options.concurrency, "concurrency", 16, 1, 1024);
+  }
+
+  protected async lookup(): Promise<DnsAnswer> {
+    let records: Awaited<ReturnType<typeof this.dns.resolveSrv>>;
+    try {
+      records = await this.dns.resolveSrv(this.record);
+    } catch (error) {
+      throw dnsErrorFrom(error, this.errorContext("SRV", this.record));
+    }
+    const mapping = { scheme: this.#scheme, zeroWeight: this.#zeroWeight };
+    if (!this.#resolveTargets) return { ...srvEndpoints(records, mapping), ttl: undefined };
+    const { targets, dropped } = srvTargets(records, mapping);
+    return this.#resolveToAddresses(targets, dropped);
+  }
+
+  /** One endpoint per address of each target; a target without addresses is dropped, any other failure fails the refresh. */
+  async #resolveToAddresses(targets: readonly SrvTarget[], dropped: DroppedRecord[]): Promise<DnsAnswer> {
+    const names = [...new Set(targets.map((t) => t.target))].filter((n) => isIP(n) === 0);
+    const resolved = new Map<string, ResolvedAddresses | DnsError>();
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++] as string;
+        try {
+          resolved.set(
+            name,
+            await resolveAddresses(this.dns, name, this.#family, { resolver: this.name, servers: this.servers }),
+          );
+        } catch (error) {
+          const mapped = dnsErrorFrom(error, this.errorContext("A/AAAA", name));
+          if (mapped.code !== "ERR_DNS_NOT_FOUND") throw mapped;
+          resolved.set(name, mapped);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, names.length) }, worker));
+    const endpoints: Endpoint[] = [];
+    let ttl: number | undefined;
+    for (const t of targets) {
+      const found = isIP(t.target) !== 0 ? { addresses: [t.target], ttl: undefined } : resolved.get(t.target);
+      const text = `SRV ${t.priority} ${t.weight} ${t.port} ${t.target}`;
+      if (found === undefined || found instanceof DnsError) {
+        dropped.push({ record: text, reason: "target has no A/AAAA address" });
+        continue;
+      }
+      if (found.ttl !== undefined) ttl = ttl === undefined ? found.ttl : Math.min(ttl, found.ttl);
+      for (const address of found.addresses) {
+        const hostname = isIP(t.target) === 0 ? t.target : undefined;
+        endpoints.push(
+          endpoint({
+            host: address,
+            port: t.port,
+            weight: t.weight,
+            priority: t.priority,
+            scheme: this.#scheme,
+            hostname,
+          }),
+        );
+      }
+    }
+    dropped.sort((a, b) => (a.record < b.record ? -1 : a.record > b.record ? 1 : 0));
+    return { endpoints, dropped, ttl };
+  }
+}
+
+/**
+ * Creates a `DnsSrvResolver` for `name` (`"_http._tcp.api.test"`, or
+ * `"api.test"` with `service: "http"`).
+ *
+ * @example
+ * const resolver = dnsSrvResolver("api.service.consul", { servers: "127.0.0.1:8600", scheme: "https" });
+ * const api = createUpstream({ name: "api", resolver });
+ *
+ * @throws InvalidConfigError on a malformed name, servers string or option.
+ */
+export function dnsSrvResolver(name: string, options?: DnsSrvResolverOptions): DnsSrvResolver {
+  return new DnsSrvResolver(name, options);
+}
+
+function srvName(name: string, options: DnsSrvResolverOptions): string {
+  const base = checkDnsName(name, "name");
+  if (options.service === undefined) {
+    if (options.protocol !== undefined) throw new InvalidConfigError("protocol", "needs service");
+    return base;
+  }
+  const label = (value: unknown, option: string) => {
+    if (typeof value !== "string" || !/^_?[A-Za-z0-9][A-Za-z0-9-]{0,61}$/.test(value)) {
+      throw new InvalidConfigError(option, `"${String(value)}" is not a valid service or protocol label`);
+    }
+    return value.startsWith("_") ? value.toLowerCase() : `_${value.toLowerCase()}`;
+  };
+  return checkDnsName(
+    `${label(options.service, "service")}.${label(options.protocol ?? "tcp", "protocol")}.${base}`,
+    "name",
+  );
+}
