@@ -52,24 +52,14 @@ export class TestDnsServer {
   shuffle: Random | undefined;
   /** Queries seen per transport. */
   readonly queries: DnsQueryCounts = { udp: 0, tcp: 0, truncated: 0 };
-  readonly #udp: ReturnType<typeof dns2.createUDPServer>;
+  #udp: ReturnType<typeof dns2.createUDPServer>;
   readonly #tcp: ReturnType<typeof dns2.createTCPServer>;
   readonly #sockets = new Set<Socket>();
   #port = 0;
 
   constructor(zone: DnsZone) {
     this.zone = zone;
-    this.#udp = dns2.createUDPServer((request, send) => {
-      this.queries.udp++;
-      if (this.silent) return;
-      const payload = udpPayloadSize(request);
-      let answer = this.#answer(request);
-      if (answer.length > payload) {
-        this.queries.truncated++;
-        answer = encodeMessage(request, 0, [], true);
-      }
-      send(answer as never).catch(() => {});
-    });
+    this.#udp = this.#createUdp();
     this.#tcp = dns2.createTCPServer((request, send) => {
       this.queries.tcp++;
       if (this.silent) return;
@@ -80,8 +70,23 @@ export class TestDnsServer {
       socket.on("close", () => this.#sockets.delete(socket));
       socket.on("error", () => {});
     });
-    this.#udp.on("requestError", () => {});
     this.#tcp.on("requestError", () => {});
+  }
+
+  #createUdp(): ReturnType<typeof dns2.createUDPServer> {
+    const udp = dns2.createUDPServer((request, send) => {
+      this.queries.udp++;
+      if (this.silent) return;
+      const payload = udpPayloadSize(request);
+      let answer = this.#answer(request);
+      if (answer.length > payload) {
+        this.queries.truncated++;
+        answer = encodeMessage(request, 0, [], true);
+      }
+      send(answer as never).catch(() => {});
+    });
+    udp.on("requestError", () => {});
+    return udp;
   }
 
   /** The port both transports listen on. */
@@ -112,6 +117,7 @@ export class TestDnsServer {
       } catch (error) {
         await new Promise<void>((resolve) => this.#udp.close(() => resolve()));
         if (attempt >= 10) throw error;
+        this.#udp = this.#createUdp();
       }
     }
   }
@@ -123,6 +129,9 @@ export class TestDnsServer {
       new Promise<void>((resolve) => this.#udp.close(() => resolve())),
       new Promise<void>((resolve) => this.#tcp.close(() => resolve())),
     ]);
+    // dgram calls back before libuv has released the handle: give it two turns.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   #answer(request: dns2.Packet): Buffer {
