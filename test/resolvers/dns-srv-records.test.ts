@@ -1,0 +1,82 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { SrvRecord } from "../../src/index.js";
+import { normalizeEndpoints, srvEndpoints, srvTargets } from "../../src/index.js";
+
+const srv = (name: string, priority: number, weight: number, port = 80): SrvRecord => ({
+  name,
+  priority,
+  weight,
+  port,
+});
+
+describe("srvTargets() / srvEndpoints()", () => {
+  it("keeps weights as they are: no expansion, no gcd, nothing dropped for being small", () => {
+    const { targets } = srvTargets([srv("a", 0, 25), srv("b", 0, 10_000), srv("c", 0, 1_000)]);
+    expect(targets.map((t) => t.weight)).toEqual([25, 10_000, 1_000]); // KrakenD: [0, 10, 1]
+  });
+
+  it("weight 0 beside weight > 0 in the same priority gets zeroWeight (default 1); an all-zero level gets 1 each", () => {
+    const records = [srv("a", 0, 0), srv("b", 0, 99), srv("c", 1, 0), srv("d", 1, 0), srv("e", 2, 0), srv("f", 2, 3)];
+    expect(srvTargets(records).targets.map((t) => `${t.target}:${t.weight}`)).toEqual([
+      "a:1",
+      "b:99",
+      "c:1",
+      "d:1",
+      "e:1",
+      "f:3",
+    ]);
+    expect(srvTargets(records, { zeroWeight: 0 }).targets.map((t) => t.weight)).toEqual([0, 99, 1, 1, 0, 3]);
+    expect(srvTargets(records, { zeroWeight: 5 }).targets.map((t) => t.weight)).toEqual([5, 99, 1, 1, 5, 3]);
+  });
+
+  it('target "." yields nothing; port 0, out-of-range fields and bad targets are dropped and listed', () => {
+    const { endpoints, dropped } = srvEndpoints([
+      srv(".", 0, 1),
+      srv("", 0, 1),
+      srv("ok.test.", 0, 1, 8080),
+      srv("zero.test", 0, 1, 0),
+      srv("heavy.test", 0, 70_000),
+      srv("neg.test", -1, 1),
+      srv("bad name.test", 0, 1),
+      { name: "nan.test", priority: 0, weight: Number.NaN, port: 80 },
+    ]);
+    expect(endpoints.map((e) => e.id)).toEqual(["ok.test:8080"]);
+    expect(dropped).toEqual([
+      { record: "SRV -1 1 80 neg.test", reason: "priority -1 outside 0..65535" },
+      { record: "SRV 0 1 0 zero.test", reason: "port 0" },
+      { record: "SRV 0 1 80 bad name.test", reason: 'invalid hostname "bad name.test"' },
+      { record: "SRV 0 70000 80 heavy.test", reason: "weight 70000 outside 0..65535" },
+      { record: "SRV 0 NaN 80 nan.test", reason: "weight NaN outside 0..65535" },
+    ]);
+  });
+
+  it("applies the scheme (KrakenD sd_scheme)", () => {
+    expect(srvEndpoints([srv("a.test", 0, 1)], { scheme: "https" }).endpoints[0]?.scheme).toBe("https");
+  });
+
+  it("property: the normalized endpoint set does not depend on record order", () => {
+    const record = fc.record({
+      name: fc.constantFrom("a.test", "b.test", "c.test", "d.test", "."),
+      priority: fc.integer({ min: 0, max: 3 }),
+      weight: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 65_535 })),
+      port: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5 })),
+    });
+    fc.assert(
+      fc.property(
+        fc
+          .array(record, { maxLength: 30 })
+          .chain((records) =>
+            fc.tuple(fc.constant(records), fc.shuffledSubarray(records, { minLength: records.length })),
+          ),
+        ([records, shuffled]) => {
+          const a = srvEndpoints(records);
+          const b = srvEndpoints(shuffled);
+          expect(normalizeEndpoints(b.endpoints)).toEqual(normalizeEndpoints(a.endpoints));
+          expect(b.dropped).toEqual(a.dropped);
+        },
+      ),
+      { seed: 2782, numRuns: 300 },
+    );
+  });
+});
