@@ -215,31 +215,38 @@ export abstract class DnsResolverBase extends Resolver {
   #run(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;
-    const run = this.#cycle().finally(() => {
-      if (this.#inFlight === run) this.#inFlight = undefined;
-    });
+    // A listener that throws is the caller's bug; it must not become an unhandled rejection.
+    const run = this.#cycle().catch(() => {});
     this.#inFlight = run;
     return run;
   }
 
   /** One refresh: lookup with retries, then publish or report, then schedule the next. Never rejects. */
   async #cycle(): Promise<void> {
-    let delay: number;
+    // The next refresh is scheduled whatever happens below, even if a listener throws.
+    let delay = this.#refreshDelay(undefined);
     try {
-      const answer = await pRetry(() => this.lookup(), this.#retry);
+      let answer: DnsAnswer | undefined;
+      let failure: Error | undefined;
+      try {
+        answer = await pRetry(() => this.lookup(), this.#retry);
+      } catch (caught) {
+        failure = caught instanceof Error ? caught : new Error(String(caught));
+      }
       if (this.closed) return;
-      delay = this.#onAnswer(answer);
-    } catch (caught) {
-      if (this.closed) return;
-      const error = caught instanceof Error ? caught : new Error(String(caught));
-      delay =
-        error instanceof DnsError && error.code === "ERR_DNS_NOT_FOUND" ? this.#onEmpty(error) : this.#onFailure(error);
+      if (answer !== undefined) delay = this.#onAnswer(answer);
+      else if (failure instanceof DnsError && failure.code === "ERR_DNS_NOT_FOUND") delay = this.#onEmpty(failure);
+      else delay = this.#onFailure(failure as Error);
+    } finally {
+      // Cleared here, not in a later callback: the timer below must see the loop idle.
+      this.#inFlight = undefined;
+      if (!this.closed) {
+        this.#timer = this.#clock.setTimer(() => {
+          this.#timer = undefined;
+          if (this.#inFlight === undefined) void this.#run();
+        }, delay);
+      }
     }
-    if (this.closed) return;
-    this.#timer = this.#clock.setTimer(() => {
-      this.#timer = undefined;
-      if (this.#inFlight === undefined) void this.#run();
-    }, delay);
   }
 
   #onAnswer(answer: DnsAnswer): number {

@@ -83,6 +83,42 @@ describe("dnsSrvResolver()", () => {
     expect(r.closed).toBe(true);
   });
 
+  it("weight 0 beside weight 9 gets exactly 1/10 of the picks through an upstream (RFC 2782 'very small chance')", async () => {
+    server.zone = {
+      srv: {
+        [NAME]: [
+          { target: "zero.test", port: 80, priority: 0, weight: 0 },
+          { target: "nine.test", port: 80, priority: 0, weight: 9 },
+        ],
+      },
+    };
+    const upstream = createUpstream({ name: "api", resolver: resolver(), clock, random: seededRandom(3) });
+    await upstream.ready();
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 100; i++) {
+      const e = upstream.pick();
+      counts[e.host] = (counts[e.host] ?? 0) + 1;
+    }
+    expect(counts).toEqual({ "zero.test": 10, "nine.test": 90 });
+    await upstream.close();
+  });
+
+  it("a listener that throws neither stops the refresh loop nor leaves an unhandled rejection", async () => {
+    const r = resolver();
+    let calls = 0;
+    r.on("endpoints", () => {
+      calls++;
+      throw new Error("listener bug");
+    });
+    r.start();
+    await r.whenIdle();
+    server.zone = { srv: { [NAME]: KRAKEND.slice(0, 2) } };
+    clock.advance(30_000);
+    await r.whenIdle();
+    expect(calls).toBe(2);
+    expect(clock.pendingTimers).toBe(1);
+  });
+
   it("builds _service._proto.name from service and protocol", async () => {
     const r = resolver({ service: "api" }, "krakend.test.");
     expect(r.record).toBe(NAME);
