@@ -4,7 +4,7 @@ import pRetry from "p-retry";
 import type { Clock, Timer } from "../clock.js";
 import { sleep, systemClock } from "../clock.js";
 import type { Endpoint } from "../endpoint.js";
-import { InvalidConfigError } from "../errors.js";
+import { ClosedError, InvalidConfigError } from "../errors.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import { Resolver } from "../resolver.js";
@@ -82,7 +82,8 @@ export interface DnsAnswer {
  *   (`retryDelayMs` × 2^n, capped at `maxRetryDelayMs`, jittered) is slept on
  *   the injected `Clock` in `onFailedAttempt`, so tests drive retries with a
  *   `ManualClock` and nothing waits on a real timer it cannot cancel.
- * - After the retries, the error is emitted (a `DnsError`) and the set stays.
+ * - After the retries, the error is emitted (a `DnsError`), the set stays, and
+ *   the next refresh runs at the usual time (TTL mode: the last known TTL).
  * - An empty answer after a non-empty set is emitted as `ERR_DNS_NOT_FOUND`
  *   and re-checked `confirmEmpty` times, `confirmEmptyDelayMs` apart, before
  *   the empty set is published: a DNS glitch does not empty a service.
@@ -114,6 +115,7 @@ export abstract class DnsResolverBase extends Resolver {
   #inFlight: Promise<void> | undefined;
   #emptyStreak = 0;
   #dropped: readonly DroppedRecord[] = [];
+  #lastTtl: number | undefined;
   #droppedKey = "";
 
   protected constructor(defaultName: string, options: DnsResolverOptions) {
@@ -207,7 +209,7 @@ export abstract class DnsResolverBase extends Resolver {
   protected override async onClose(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;
-    this.#abort.abort(new DnsError("ERR_DNS_LOOKUP", this.errorContext("-", this.name), "resolver closed"));
+    this.#abort.abort(new ClosedError(`resolver "${this.name}"`));
     this.dns.cancel();
     await this.#inFlight;
   }
@@ -224,7 +226,7 @@ export abstract class DnsResolverBase extends Resolver {
   /** One refresh: lookup with retries, then publish or report, then schedule the next. Never rejects. */
   async #cycle(): Promise<void> {
     // The next refresh is scheduled whatever happens below, even if a listener throws.
-    let delay = this.#refreshDelay(undefined);
+    let delay = this.#intervalMs;
     try {
       let answer: DnsAnswer | undefined;
       let failure: Error | undefined;
@@ -256,6 +258,7 @@ export abstract class DnsResolverBase extends Resolver {
       return this.#onEmpty(new DnsError("ERR_DNS_NOT_FOUND", context, 'service not available (only target ".")'));
     }
     this.#emptyStreak = 0;
+    if (answer.ttl !== undefined) this.#lastTtl = answer.ttl;
     this.publish(answer.endpoints);
     this.#setDropped(answer.dropped);
     return this.#refreshDelay(answer.ttl);
@@ -312,7 +315,9 @@ export abstract class DnsResolverBase extends Resolver {
     );
   }
 
-  #refreshDelay(ttl: number | undefined): number {
+  /** Interval mode: `intervalMs`. TTL mode: this answer's TTL, else the last known one, else `intervalMs`. */
+  #refreshDelay(answerTtl: number | undefined): number {
+    const ttl = answerTtl ?? this.#lastTtl;
     if (this.#mode === "ttl" && ttl !== undefined) {
       return this.#jittered(Math.min(this.#maxTtlMs, Math.max(this.#minTtlMs, ttl * 1000)));
     }

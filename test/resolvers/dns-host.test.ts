@@ -13,13 +13,18 @@ const ZONE: DnsZone = {
 
 /** Runs `body` with a fresh server and closes everything after, checking that no handle is left. */
 async function withServer(
-  body: (ctx: { address: string; clock: ManualClock; zone: (z: DnsZone) => void }) => Promise<void>,
+  body: (ctx: {
+    address: string;
+    clock: ManualClock;
+    zone: (z: DnsZone) => void;
+    queries: () => number;
+  }) => Promise<void>,
 ) {
   const before = await activeHandles();
   const server = await startDnsServer(ZONE);
   const clock = new ManualClock();
   try {
-    await body({ address: server.address, clock, zone: (z) => (server.zone = z) });
+    await body({ address: server.address, clock, zone: (z) => (server.zone = z), queries: () => server.queries.udp });
   } finally {
     await server.close();
   }
@@ -87,8 +92,8 @@ describe("dnsHostResolver()", () => {
     });
   });
 
-  it("TTL mode follows the A/AAAA TTL; a SERVFAIL keeps the last good set", async () => {
-    await withServer(async ({ address, clock, zone }) => {
+  it("TTL mode follows the A/AAAA TTL; a SERVFAIL keeps the last good set and the TTL cadence", async () => {
+    await withServer(async ({ address, clock, zone, queries }) => {
       const resolver = dnsHostResolver("api.host.test", {
         port: 80,
         servers: address,
@@ -112,6 +117,15 @@ describe("dnsHostResolver()", () => {
       await resolver.refresh();
       expect(errors).toEqual(["ERR_DNS_SERVFAIL"]);
       expect(resolver.endpoints?.map((e) => e.id)).toEqual(["10.0.0.3:80"]);
+      // After a failure, TTL mode retries at the last known TTL (12 s), not the 30 s interval.
+      const before = queries();
+      clock.advance(11_999);
+      await resolver.whenIdle();
+      expect(queries()).toBe(before);
+      clock.advance(1);
+      await resolver.whenIdle();
+      expect(queries()).toBe(before + 2);
+      expect(errors).toEqual(["ERR_DNS_SERVFAIL", "ERR_DNS_SERVFAIL"]);
       await resolver.close();
     });
   });
