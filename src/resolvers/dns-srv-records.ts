@@ -36,7 +36,7 @@ export interface SrvTarget {
  * are — neither expanded into repeated hosts nor dropped as KrakenD does;
  * weight 0 follows `zeroWeight`; target `"."` ("service decidedly not
  * available") yields nothing; records with port 0, a field outside 0..65535 or
- * a malformed target are dropped and listed in `dropped`.
+ * a target that is not a valid host name are dropped and listed in `dropped`.
  *
  * The result does not depend on record order.
  */
@@ -58,8 +58,9 @@ export function srvTargets(
         : !inRange(r.priority, 0)
           ? `priority ${r.priority} outside 0..65535`
           : undefined;
-    if (reason === undefined) valid.push({ ...r, name: target });
-    else dropped.push({ record: text, reason });
+    const invalidTarget = reason === undefined ? hostnameProblem(target) : undefined;
+    if (reason === undefined && invalidTarget === undefined) valid.push({ ...r, name: target });
+    else dropped.push({ record: text, reason: reason ?? (invalidTarget as string) });
   }
   const positive = new Set<number>();
   for (const r of valid) if (r.weight > 0) positive.add(r.priority);
@@ -72,10 +73,7 @@ export function srvTargets(
   return { targets, dropped: sortDropped(dropped) };
 }
 
-/**
- * SRV records to endpoints with `host` = target (see `srvTargets` for the
- * weight mapping). Targets that are not valid host names are dropped.
- */
+/** SRV records to endpoints with `host` = the target (see `srvTargets` for the mapping and what is dropped). */
 export function srvEndpoints(
   records: readonly SrvRecord[],
   options: SrvMappingOptions = {},
@@ -83,15 +81,21 @@ export function srvEndpoints(
   const { targets, dropped } = srvTargets(records, options);
   const endpoints: Endpoint[] = [];
   for (const t of targets) {
-    try {
-      endpoints.push(
-        endpoint({ host: t.target, port: t.port, weight: t.weight, priority: t.priority, scheme: options.scheme }),
-      );
-    } catch (error) {
-      dropped.push({ record: `SRV ${t.priority} ${t.weight} ${t.port} ${t.target}`, reason: (error as Error).message });
-    }
+    endpoints.push(
+      endpoint({ host: t.target, port: t.port, weight: t.weight, priority: t.priority, scheme: options.scheme }),
+    );
   }
-  return { endpoints, dropped: sortDropped(dropped) };
+  return { endpoints, dropped };
+}
+
+/** Why `target` cannot be an endpoint host, or undefined when it can. */
+function hostnameProblem(target: string): string | undefined {
+  try {
+    endpoint({ host: target, port: 1 });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function inRange(value: unknown, min: number): boolean {

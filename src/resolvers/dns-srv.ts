@@ -55,17 +55,19 @@ export class DnsSrvResolver extends DnsResolverBase {
   readonly #zeroWeight: number;
   readonly #concurrency: number;
 
-  constructor(name: string, options: DnsSrvResolverOptions = {}) {
-    const record = srvName(name, options ?? {});
-    super(`dns-srv:${record}`, options ?? {});
+  constructor(name: string, options?: DnsSrvResolverOptions) {
+    const o = options ?? {};
+    const record = srvName(name, o);
+    super(`dns-srv:${record}`, o);
     this.record = record;
     this.recordName = record;
-    this.#scheme = checkScheme(options.scheme);
-    this.#resolveTargets = options.resolveTargets ?? false;
-    this.#family = checkFamily(options.family);
-    this.#zeroWeight = checkNumber(options.zeroWeight, "zeroWeight", 1, 0, 65535);
+    this.#scheme = checkScheme(o.scheme);
+    this.#resolveTargets = o.resolveTargets ?? false;
+    this.#family = checkFamily(o.family);
+    this.#zeroWeight = checkNumber(o.zeroWeight, "zeroWeight", 1, 0, 65535);
     if (!Number.isInteger(this.#zeroWeight)) throw new InvalidConfigError("zeroWeight", "must be an integer");
-    this.#concurrency = checkNumber(options.concurrency, "concurrency", 16, 1, 1024);
+    this.#concurrency = checkNumber(o.concurrency, "concurrency", 16, 1, 1024);
+    if (!Number.isInteger(this.#concurrency)) throw new InvalidConfigError("concurrency", "must be an integer");
   }
 
   protected async lookup(): Promise<DnsAnswer> {
@@ -86,8 +88,9 @@ export class DnsSrvResolver extends DnsResolverBase {
     const names = [...new Set(targets.map((t) => t.target))].filter((n) => isIP(n) === 0);
     const resolved = new Map<string, ResolvedAddresses | DnsError>();
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < names.length) {
+      while (!failed && next < names.length) {
         const name = names[next++] as string;
         try {
           resolved.set(
@@ -96,7 +99,10 @@ export class DnsSrvResolver extends DnsResolverBase {
           );
         } catch (error) {
           const mapped = dnsErrorFrom(error, this.errorContext("A/AAAA", name));
-          if (mapped.code !== "ERR_DNS_NOT_FOUND") throw mapped;
+          if (mapped.code !== "ERR_DNS_NOT_FOUND") {
+            failed = true; // stop the other workers: this refresh has failed
+            throw mapped;
+          }
           resolved.set(name, mapped);
         }
       }
