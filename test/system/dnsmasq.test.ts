@@ -256,7 +256,3 @@ describe.skipIf(SKIP)("dnsmasq system test", () => {
     }
   });
 });
-
-describe.runIf(SKIP)("dnsmasq system test (skipped)", () => {
-  it.skip("skipped because SWITCHYARD_SKIP_DNSMASQ=1", () => {});
-});
