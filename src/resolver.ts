@@ -14,6 +14,12 @@ export interface ResolverEvents {
    * drop endpoints because of an error.
    */
   error: (error: Error) => void;
+  /**
+   * A resolution succeeded, whether or not its set differed from the last one
+   * (after `endpoints` when it did). Tells listeners that an earlier `error`
+   * is over: an upstream clears its `lastResolverError` on it.
+   */
+  resolved: (endpoints: readonly Endpoint[], changed: boolean) => void;
 }
 
 /**
@@ -71,17 +77,21 @@ export abstract class Resolver extends EventEmitter<ResolverEvents> {
   protected onClose(): void | Promise<void> {}
 
   /**
-   * Announces a complete endpoint set. Returns true when it differed from the
-   * previous one and was emitted. Ignored after `close()`.
+   * Announces the complete endpoint set of a successful resolution. Emits
+   * `endpoints` when it differs from the previous set, then `resolved` in any
+   * case. Returns true when the set changed. Ignored after `close()`.
    */
   protected publish(endpoints: readonly Endpoint[]): boolean {
     if (this.#closed) return false;
     const next = normalizeEndpoints(endpoints);
     const previous = this.#current;
-    if (previous !== undefined && sameEndpointSet(previous, next)) return false;
-    this.#current = next;
-    this.emit("endpoints", next);
-    return true;
+    const changed = previous === undefined || !sameEndpointSet(previous, next);
+    if (changed) {
+      this.#current = next;
+      this.emit("endpoints", next);
+    }
+    this.emit("resolved", this.#current ?? next, changed);
+    return changed;
   }
 
   /** Reports a failed resolution; the last good set is kept. Ignored after `close()`. */

@@ -139,6 +139,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.#readyTimeoutMs = readyTimeoutMs;
     this.#resolver.on("endpoints", this.#onEndpoints, this);
     this.#resolver.on("error", this.#onResolverError, this);
+    this.#resolver.on("resolved", this.#onResolved, this);
     const known = this.#resolver.endpoints;
     if (known !== undefined) this.#onEndpoints(known);
     this.#resolver.start();
@@ -281,6 +282,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.#picker = EMPTY_PICKER;
     this.#resolver.off("endpoints", this.#onEndpoints, this);
     this.#resolver.off("error", this.#onResolverError, this);
+    this.#resolver.off("resolved", this.#onResolved, this);
     for (const w of [...this.#waiters]) w.reject(new ClosedError(`upstream "${this.name}"`));
     await this.#resolver.close();
     this.emit("close");
@@ -294,7 +296,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   #onEndpoints(endpoints: readonly Endpoint[]): void {
     if (this.#closed) return;
-    this.#lastError = undefined;
+    this.#onResolved();
     const round = ++this.#round;
     const now = this.#clock.now();
     const added: Endpoint[] = [];
@@ -331,6 +333,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       this.emit("endpoints", { endpoints: this.endpoints, added, removed, updated });
     }
     if (first) for (const w of [...this.#waiters]) w.resolve();
+  }
+
+  /** Any successful resolution, changed or not, ends the last resolver error. */
+  #onResolved(): void {
+    this.#lastError = undefined;
   }
 
   #onResolverError(error: Error): void {

@@ -120,6 +120,19 @@ describe("Upstream", () => {
     expect(upstream.snapshot().lastResolverError).toBeUndefined();
   });
 
+  it("clears the last resolver error on a successful resolution that changes nothing", () => {
+    const { resolver, upstream } = manual();
+    resolver.push(["10.0.0.1:80"]);
+    const onEndpoints = vi.fn();
+    upstream.on("endpoints", onEndpoints);
+    const failure = new ResolverError("manual", "registry unreachable");
+    resolver.error(failure);
+    expect(upstream.snapshot().lastResolverError).toBe(failure);
+    expect(resolver.push(["10.0.0.1:80"])).toBe(false);
+    expect(upstream.snapshot().lastResolverError).toBeUndefined();
+    expect(onEndpoints).not.toHaveBeenCalled();
+  });
+
   it("throws NoEndpointsError with the reason when nothing is eligible", () => {
     const { resolver, upstream } = manual();
     expect(() => upstream.pick()).toThrow(/no endpoints resolved yet/);

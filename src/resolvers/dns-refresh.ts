@@ -268,7 +268,10 @@ export abstract class DnsResolverBase extends Resolver {
   #onEmpty(error: DnsError): number {
     const current = this.endpoints;
     if (current === undefined) return this.#onFailure(error);
-    if (current.length === 0) return this.#refreshDelay(undefined);
+    if (current.length === 0) {
+      this.publish([]); // still empty: a success that changes nothing
+      return this.#refreshDelay(undefined);
+    }
     this.#emptyStreak++;
     if (this.#emptyStreak > this.#confirmEmpty) {
       this.#emptyStreak = 0;

@@ -302,6 +302,24 @@ describe("dnsSrvResolver()", () => {
     expect(seen.endpoints).toHaveLength(1);
   });
 
+  it("an upstream shows a failed refresh as lastResolverError until the next good answer, even an unchanged one", async () => {
+    const r = resolver({ retries: 0 });
+    const upstream = createUpstream({ name: "api", resolver: r, clock, random: seededRandom(1) });
+    await upstream.ready();
+    let rebuilds = 0;
+    upstream.on("picker", () => rebuilds++);
+    server.zone = { srv: { [NAME]: KRAKEND }, rcode: { [NAME]: 2 } };
+    await r.refresh();
+    expect((upstream.snapshot().lastResolverError as DnsError).code).toBe("ERR_DNS_SERVFAIL");
+    expect(upstream.snapshot().endpoints).toHaveLength(3);
+    server.zone = { srv: { [NAME]: KRAKEND } };
+    await r.refresh();
+    expect(upstream.snapshot().lastResolverError).toBeUndefined();
+    expect(rebuilds).toBe(0);
+    await upstream.ready();
+    await upstream.close();
+  });
+
   it("retries a failed lookup with exponential backoff slept on the injected clock", async () => {
     const r = resolver({ retries: 2, retryDelayMs: 1_000 });
     const seen = record(r);
@@ -363,6 +381,10 @@ describe("dnsSrvResolver()", () => {
     server.zone = { srv: { [NAME]: [] } }; // NODATA
     await r.refresh();
     expect(r.endpoints).toEqual([]);
+    const resolved: [number, boolean][] = [];
+    r.on("resolved", (set, changed) => resolved.push([set.length, changed]));
+    await r.refresh(); // still empty: a success that changes nothing
+    expect(resolved).toEqual([[0, false]]);
   });
 
   it("first resolution failing makes ready() reject with an error naming the record and the server", async () => {
