@@ -68,7 +68,10 @@ describe("README", () => {
   it("names the two commands a new user runs on a fresh clone", () => {
     const readme = readFileSync(join(root, "README.md"), "utf8");
     expect(readme).toContain("```sh\nnpm ci && npm run demo\n```");
-    expect(readme).toContain("```sh\nnpm ci && npm test\n```");
+    const testCommand = "scripts/install-test-deps.sh && npm ci && npm test";
+    expect(readme).toContain(`\`\`\`sh\n${testCommand}\n\`\`\``);
+    // CI runs exactly the README's test command.
+    expect(readFileSync(join(root, ".ci/run"), "utf8")).toContain(`\n${testCommand}\n`);
     const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>;
     expect(scripts.demo).toBe("tsx examples/demo.ts");
     expect(scripts.test).toContain("vitest run");
