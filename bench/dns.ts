@@ -16,15 +16,10 @@
 
 import { createUpstream, dnsSrvResolver } from "../src/index.js";
 import { ManualClock, seededRandom } from "../src/testing/index.js";
-import type { SrvAnswer } from "../test/helpers/dns-server.js";
+import type { SrvAnswer, TestDnsServer } from "../test/helpers/dns-server.js";
 import { startDnsServer } from "../test/helpers/dns-server.js";
-
-/** One measured figure. */
-export interface DnsFigure {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { Figure } from "./harness.js";
+import { median } from "./harness.js";
 
 const NAME = "_bench._tcp.dns.test";
 const WARMUP = 5;
@@ -40,17 +35,19 @@ function records(n: number, firstWeight: number): SrvAnswer[] {
   }));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+/** An SRV resolver at `server` on a manual clock, feeding a ready upstream. */
+async function readyUpstream(server: TestDnsServer) {
+  const clock = new ManualClock();
+  const resolver = dnsSrvResolver(NAME, { servers: server.address, clock, jitter: 0, retries: 0 });
+  const upstream = createUpstream({ name: "bench", resolver, clock, random: seededRandom(1) });
+  await upstream.ready();
+  await resolver.whenIdle();
+  return { clock, resolver, upstream };
 }
 
 /** Computes the DNS figures whose name passes `select`. */
-export async function dnsFigures(select: (name: string) => boolean): Promise<DnsFigure[]> {
-  const figures: DnsFigure[] = [];
+export async function dnsFigures(select: (name: string) => boolean): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const wantRefresh = select("dns.srv.refresh.n1000");
   const wantRebuilds = select("dns.srv.unchanged.rebuilds");
   if (!wantRefresh && !wantRebuilds) return figures;
@@ -59,12 +56,8 @@ export async function dnsFigures(select: (name: string) => boolean): Promise<Dns
   const server = await startDnsServer({ srv: { [NAME]: a } });
   try {
     if (wantRefresh) {
-      const clock = new ManualClock();
-      const resolver = dnsSrvResolver(NAME, { servers: server.address, clock, jitter: 0, retries: 0 });
-      const upstream = createUpstream({ name: "bench", resolver, clock, random: seededRandom(1) });
+      const { resolver, upstream } = await readyUpstream(server);
       try {
-        await upstream.ready();
-        await resolver.whenIdle();
         const times: number[] = [];
         for (let round = 0; round < WARMUP + ROUNDS; round++) {
           server.zone = { srv: { [NAME]: round % 2 === 0 ? b : a } };
@@ -81,12 +74,8 @@ export async function dnsFigures(select: (name: string) => boolean): Promise<Dns
     if (wantRebuilds) {
       server.zone = { srv: { [NAME]: a } };
       server.shuffle = seededRandom(2026);
-      const clock = new ManualClock();
-      const resolver = dnsSrvResolver(NAME, { servers: server.address, clock, jitter: 0, retries: 0 });
-      const upstream = createUpstream({ name: "bench", resolver, clock, random: seededRandom(1) });
+      const { clock, resolver, upstream } = await readyUpstream(server);
       try {
-        await upstream.ready();
-        await resolver.whenIdle();
         let rebuilds = 0;
         upstream.on("picker", () => rebuilds++);
         const queries = server.queries.tcp;

@@ -11,7 +11,7 @@ export interface Figure {
   name: string;
   /** The median over the timed rounds. */
   value: number;
-  /** `ns/op` or `ms`. */
+  /** `ns/op`, `ms` or `count`. */
   unit: string;
 }
 
