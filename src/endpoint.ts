@@ -64,6 +64,10 @@ const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+// Shared by every endpoint without tags or metadata: most have none, and a
+// 10,000-endpoint update then allocates two objects fewer per endpoint.
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The identity of an endpoint at `host` and `port`: `host:port`, `[v6]:port`. */
 export function endpointId(host: string, port: number): string {
@@ -96,19 +100,6 @@ export function endpoint(input: EndpointInput | string, defaults: EndpointDefaul
   if (typeof scheme !== "string" || !SCHEME.test(scheme)) {
     throw new InvalidEndpointError(`invalid scheme ${describe(scheme)}`, input);
   }
-  const tags = input.tags ?? [];
-  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string")) {
-    throw new InvalidEndpointError("tags must be an array of strings", input);
-  }
-  const metadata = input.metadata ?? {};
-  if (typeof metadata !== "object" || metadata === null || Object.values(metadata).some((v) => typeof v !== "string")) {
-    throw new InvalidEndpointError("metadata must be an object of string values", input);
-  }
-  for (const key of ["hostname", "zone"] as const) {
-    if (input[key] !== undefined && typeof input[key] !== "string") {
-      throw new InvalidEndpointError(`${key} must be a string`, input);
-    }
-  }
   const result: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
     id: endpointId(host, port),
     host,
@@ -116,12 +107,38 @@ export function endpoint(input: EndpointInput | string, defaults: EndpointDefaul
     weight,
     priority,
     scheme,
-    tags: Object.freeze([...tags]),
-    metadata: Object.freeze({ ...metadata }),
+    tags: checkTags(input.tags, input),
+    metadata: checkMetadata(input.metadata, input),
   };
+  checkOptionalString(input.hostname, "hostname", input);
+  checkOptionalString(input.zone, "zone", input);
   if (input.hostname !== undefined) result.hostname = input.hostname;
   if (input.zone !== undefined) result.zone = input.zone;
   return Object.freeze(result);
+}
+
+/** A frozen copy of `tags`, validated; the shared empty list when there are none. */
+function checkTags(tags: unknown, input: unknown): readonly string[] {
+  if (tags === undefined || tags === null) return NO_TAGS;
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string")) {
+    throw new InvalidEndpointError("tags must be an array of strings", input);
+  }
+  return tags.length === 0 ? NO_TAGS : Object.freeze([...tags]);
+}
+
+/** A frozen copy of `metadata`, validated; the shared empty record when there is none. */
+function checkMetadata(metadata: unknown, input: unknown): Readonly<Record<string, string>> {
+  if (metadata === undefined || metadata === null) return NO_METADATA;
+  if (typeof metadata !== "object" || metadata === null || Object.values(metadata).some((v) => typeof v !== "string")) {
+    throw new InvalidEndpointError("metadata must be an object of string values", input);
+  }
+  return Object.keys(metadata).length === 0 ? NO_METADATA : Object.freeze({ ...(metadata as Record<string, string>) });
+}
+
+function checkOptionalString(value: unknown, key: string, input: unknown): void {
+  if (value !== undefined && typeof value !== "string") {
+    throw new InvalidEndpointError(`${key} must be a string`, input);
+  }
 }
 
 /**
@@ -186,12 +203,14 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   for (const k of keys) if (a[k] !== b[k]) return false;
