@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Host } from "../../src/index.js";
+import type { Host, Picker } from "../../src/index.js";
 import {
   buildPriorityPlan,
   EMPTY_PICKER,
@@ -7,9 +8,11 @@ import {
   PriorityPicker,
   priorityLoads,
   priorityOptions,
+  RoundRobinPicker,
   roundRobin,
   weightedRoundRobin,
 } from "../../src/index.js";
+import { seededRandom } from "../../src/testing/index.js";
 import { context, pickIndexes, tally, weightedEndpoints } from "../helpers.js";
 
 const defaults = priorityOptions();
@@ -114,7 +117,7 @@ describe("buildPriorityPlan()", () => {
     const counts = tally(pickIndexes(plan.picker, endpoints, 100_000), 20);
     expect(counts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     const p0 = counts.slice(5, 10).reduce((a, b) => a + b, 0);
-    expect(Math.abs(p0 - 70_000)).toBeLessThan(700); // > 4.8 σ for a binomial(100k, 0.7)
+    expect(Math.abs(p0 - 70_000)).toBeLessThanOrEqual(6); // the level sequence's bound, not a random drift
     expect(counts.slice(10).reduce((a, b) => a + b, 0)).toBe(100_000 - p0);
   });
 
@@ -138,5 +141,49 @@ describe("buildPriorityPlan()", () => {
     expect(buildPriorityPlan(hosts, roundRobin(), context(), defaults).levels).toEqual([
       { priority: 0, total: 1, healthy: 1, load: 100, panic: false },
     ]);
+  });
+});
+
+describe("PriorityPicker", () => {
+  /** One single-endpoint picker per level, so a pick's endpoint names its level. */
+  function levelPickers(n: number): Picker[] {
+    return weightedEndpoints(new Array(n).fill(1)).map((e) => new RoundRobinPicker([e], 0));
+  }
+
+  it("keeps every level within 6 picks of k × its load after every pick k", () => {
+    const loadsArb = fc
+      .array(fc.integer({ min: 1, max: 1000 }), { minLength: 2, maxLength: 5 })
+      .map((w) => w.map((x) => (x * 100) / w.reduce((a, b) => a + b, 0)));
+    fc.assert(
+      fc.property(loadsArb, fc.integer(), (loads, seed) => {
+        const pickers = levelPickers(loads.length);
+        const endpoints = pickers.map((p) => p.endpoints[0] as Host["endpoint"]);
+        const picker = new PriorityPicker(pickers, loads, seededRandom(seed));
+        const counts = new Array<number>(loads.length).fill(0);
+        const picks = pickIndexes(picker, endpoints, 20_000);
+        for (let k = 1; k <= picks.length; k++) {
+          const level = picks[k - 1] as number;
+          counts[level] = (counts[level] as number) + 1;
+          for (let i = 0; i < loads.length; i++) {
+            if (Math.abs((counts[i] as number) - (k * (loads[i] as number)) / 100) > 6) return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("starts at a point drawn from the random, so clients do not spill in step", () => {
+    const pickers = levelPickers(2);
+    const endpoints = pickers.map((p) => p.endpoints[0] as Host["endpoint"]);
+    const sequences = new Set(
+      [1, 2, 3, 4, 5].map((seed) =>
+        pickIndexes(new PriorityPicker(pickers, [84, 16], seededRandom(seed)), endpoints, 20).join(""),
+      ),
+    );
+    expect(sequences.size).toBe(5);
+    const again = pickIndexes(new PriorityPicker(pickers, [84, 16], seededRandom(1)), endpoints, 20).join("");
+    expect(sequences.has(again)).toBe(true);
   });
 });
