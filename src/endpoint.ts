@@ -129,7 +129,7 @@ function checkTags(tags: unknown, input: unknown): readonly string[] {
 /** A frozen copy of `metadata`, validated; the shared empty record when there is none. */
 function checkMetadata(metadata: unknown, input: unknown): Readonly<Record<string, string>> {
   if (metadata === undefined || metadata === null) return NO_METADATA;
-  if (typeof metadata !== "object" || metadata === null || Object.values(metadata).some((v) => typeof v !== "string")) {
+  if (typeof metadata !== "object" || Object.values(metadata).some((v) => typeof v !== "string")) {
     throw new InvalidEndpointError("metadata must be an object of string values", input);
   }
   return Object.keys(metadata).length === 0 ? NO_METADATA : Object.freeze({ ...(metadata as Record<string, string>) });

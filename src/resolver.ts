@@ -85,13 +85,14 @@ export abstract class Resolver extends EventEmitter<ResolverEvents> {
     if (this.#closed) return false;
     const next = normalizeEndpoints(endpoints);
     const previous = this.#current;
-    const changed = previous === undefined || !sameEndpointSet(previous, next);
-    if (changed) {
-      this.#current = next;
-      this.emit("endpoints", next);
+    if (previous !== undefined && sameEndpointSet(previous, next)) {
+      this.emit("resolved", previous, false);
+      return false;
     }
-    this.emit("resolved", this.#current ?? next, changed);
-    return changed;
+    this.#current = next;
+    this.emit("endpoints", next);
+    this.emit("resolved", next, true);
+    return true;
   }
 
   /** Reports a failed resolution; the last good set is kept. Ignored after `close()`. */
