@@ -13,7 +13,7 @@ import {
   weightedRoundRobin,
 } from "../../src/index.js";
 import { seededRandom } from "../../src/testing/index.js";
-import { context, pickIndexes, tally, weightedEndpoints } from "../helpers.js";
+import { context, pickIndexes, tally, weightedEndpoints } from "../helpers/picks.js";
 
 const defaults = priorityOptions();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EMPTY_PICKER, random, roundRobin } from "../../src/index.js";
 import { seededRandom } from "../../src/testing/index.js";
-import { context, pickIndexes, tally, weightedEndpoints } from "../helpers.js";
+import { context, pickIndexes, tally, weightedEndpoints } from "../helpers/picks.js";
 
 describe("roundRobin()", () => {
   it("cycles in order from a random start drawn from the injected Random", () => {

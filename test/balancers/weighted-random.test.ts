@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RandomPicker, WeightedRandomPicker, weightedRandom } from "../../src/index.js";
 import { seededRandom } from "../../src/testing/index.js";
-import { context, pickIndexes, tally, weightedEndpoints } from "../helpers.js";
+import { context, pickIndexes, tally, weightedEndpoints } from "../helpers/picks.js";
 
 describe("weightedRandom()", () => {
   it("maps one random number to bucket and primary-or-alias (alias method)", () => {

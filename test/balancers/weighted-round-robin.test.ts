@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RoundRobinPicker, WeightedRoundRobinPicker, weightedRoundRobin } from "../../src/index.js";
-import { context, gcd, pickIndexes, tally, weightedEndpoints } from "../helpers.js";
+import { context, gcd, pickIndexes, tally, weightedEndpoints } from "../helpers/picks.js";
 
 describe("weightedRoundRobin()", () => {
   it("gives each endpoint exactly its share over a full cycle (n × Σw/gcd picks)", () => {

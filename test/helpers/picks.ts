@@ -1,6 +1,6 @@
-import type { Endpoint, Picker } from "../src/index.js";
-import { endpoint } from "../src/index.js";
-import { ManualClock, seededRandom } from "../src/testing/index.js";
+import type { Endpoint, Picker } from "../../src/index.js";
+import { endpoint } from "../../src/index.js";
+import { ManualClock, seededRandom } from "../../src/testing/index.js";
 
 /** Endpoints 10.0.0.1:80, 10.0.0.2:80, ... with the given weights. */
 export function weightedEndpoints(weights: readonly number[], priority = 0): Endpoint[] {
