@@ -217,7 +217,14 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
   return true;
 }
 
-function normalizeHost(host: unknown, input: unknown): string {
+/**
+ * Validates a host as `endpoint()` does and returns it normalized: IPv6
+ * without brackets and canonical, names lower-cased without a trailing dot.
+ * Internal (not in the public surface).
+ *
+ * @throws InvalidEndpointError
+ */
+export function normalizeHost(host: unknown, input: unknown = host): string {
   if (typeof host !== "string" || host.trim() === "") {
     throw new InvalidEndpointError(`endpoint needs a host, got ${describe(host)}`, input);
   }

@@ -296,7 +296,6 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   #onEndpoints(endpoints: readonly Endpoint[]): void {
     if (this.#closed) return;
-    this.#onResolved();
     const round = ++this.#round;
     const now = this.#clock.now();
     const added: Endpoint[] = [];

@@ -74,6 +74,22 @@ export function checkNumber(value: unknown, option: string, fallback: number, mi
   return value;
 }
 
+/** Checks an integer option within `min..max`: optional with a `fallback`, required without one. */
+export function checkInteger(
+  value: unknown,
+  option: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined && fallback === undefined) {
+    throw new InvalidConfigError(option, `is required: an integer in ${min}..${max}`);
+  }
+  const n = checkNumber(value, option, fallback as number, min, max);
+  if (!Number.isInteger(n)) throw new InvalidConfigError(option, `must be an integer, got ${n}`);
+  return n;
+}
+
 /** Checks an optional positive interval option (ms), rejecting 0 and negatives. */
 export function checkInterval(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;

@@ -1,8 +1,8 @@
 import type { Endpoint } from "../endpoint.js";
-import { DEFAULT_WEIGHT, endpoint } from "../endpoint.js";
+import { DEFAULT_WEIGHT, endpoint, MAX_WEIGHT } from "../endpoint.js";
 import { InvalidConfigError } from "../errors.js";
 import type { DnsFamily } from "./dns-common.js";
-import { checkDnsName, checkFamily, checkNumber, checkScheme, resolveAddresses } from "./dns-common.js";
+import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./dns-common.js";
 import type { DnsAnswer, DnsResolverOptions } from "./dns-refresh.js";
 import { DnsResolverBase } from "./dns-refresh.js";
 
@@ -46,10 +46,10 @@ export class DnsHostResolver extends DnsResolverBase {
     this.recordName = host;
     this.#family = checkFamily(options.family);
     this.recordType = this.#family === 4 ? "A" : this.#family === 6 ? "AAAA" : "A/AAAA";
-    this.#port = integer(options.port, "port", undefined, 1, 65535);
+    this.#port = checkInteger(options.port, "port", undefined, 1, 65535);
     this.#scheme = checkScheme(options.scheme);
-    this.#weight = integer(options.weight, "weight", DEFAULT_WEIGHT, 0, 65535);
-    this.#priority = integer(options.priority, "priority", 0, 0, Number.MAX_SAFE_INTEGER);
+    this.#weight = checkInteger(options.weight, "weight", DEFAULT_WEIGHT, 0, MAX_WEIGHT);
+    this.#priority = checkInteger(options.priority, "priority", 0, 0, Number.MAX_SAFE_INTEGER);
   }
 
   protected async lookup(): Promise<DnsAnswer> {
@@ -82,11 +82,4 @@ export class DnsHostResolver extends DnsResolverBase {
  */
 export function dnsHostResolver(name: string, options: DnsHostResolverOptions): DnsHostResolver {
   return new DnsHostResolver(name, options);
-}
-
-function integer(value: unknown, option: string, fallback: number | undefined, min: number, max: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const n = checkNumber(value ?? Number.NaN, option, 0, min, max);
-  if (!Number.isInteger(n)) throw new InvalidConfigError(option, `must be an integer, got ${n}`);
-  return n;
 }

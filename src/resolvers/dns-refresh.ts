@@ -8,7 +8,7 @@ import { ClosedError, InvalidConfigError } from "../errors.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import { Resolver } from "../resolver.js";
-import { checkInterval, checkNumber, parseServers } from "./dns-common.js";
+import { checkInteger, checkInterval, checkNumber, parseServers } from "./dns-common.js";
 import type { DnsErrorContext, DroppedRecord } from "./dns-error.js";
 import { DnsError } from "./dns-error.js";
 
@@ -134,19 +134,12 @@ export abstract class DnsResolverBase extends Resolver {
     }
     this.#jitter = checkNumber(o.jitter, "jitter", 0.1, 0, 0.99);
     const timeout = checkInterval(o.timeoutMs, "timeoutMs", 2_000);
-    const tries = checkNumber(o.tries, "tries", 2, 1, 10);
-    const retries = checkNumber(o.retries, "retries", 2, 0, 100);
+    const tries = checkInteger(o.tries, "tries", 2, 1, 10);
+    const retries = checkInteger(o.retries, "retries", 2, 0, 100);
     this.#retryDelayMs = checkNumber(o.retryDelayMs, "retryDelayMs", 1_000, 0, Number.MAX_SAFE_INTEGER);
     this.#maxRetryDelayMs = checkNumber(o.maxRetryDelayMs, "maxRetryDelayMs", 10_000, 0, Number.MAX_SAFE_INTEGER);
-    this.#confirmEmpty = checkNumber(o.confirmEmpty, "confirmEmpty", 2, 0, 100);
+    this.#confirmEmpty = checkInteger(o.confirmEmpty, "confirmEmpty", 2, 0, 100);
     this.#confirmEmptyDelayMs = checkInterval(o.confirmEmptyDelayMs, "confirmEmptyDelayMs", 5_000);
-    for (const [key, value] of [
-      ["tries", tries],
-      ["retries", retries],
-      ["confirmEmpty", this.#confirmEmpty],
-    ] as const) {
-      if (!Number.isInteger(value)) throw new InvalidConfigError(key, `must be an integer, got ${value}`);
-    }
     this.#clock = o.clock ?? systemClock;
     this.#random = o.random ?? systemRandom;
     this.dns = new NodeDnsResolver({ timeout: Math.ceil(timeout), tries });

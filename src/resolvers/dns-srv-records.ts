@@ -1,5 +1,5 @@
 import type { Endpoint } from "../endpoint.js";
-import { endpoint, MAX_WEIGHT } from "../endpoint.js";
+import { endpoint, MAX_WEIGHT, normalizeHost } from "../endpoint.js";
 import type { DroppedRecord } from "./dns-error.js";
 
 /** One SRV record as `node:dns` `resolveSrv()` returns it. */
@@ -50,7 +50,7 @@ export function srvTargets(
   for (const r of records) {
     const target = typeof r.name === "string" ? r.name.replace(/\.$/, "") : "";
     if (target === "") continue; // target "." : no service here, by design
-    const text = `SRV ${r.priority} ${r.weight} ${r.port} ${target}`;
+    const text = srvRecordText({ ...r, target });
     const reason = !inRange(r.port, 1)
       ? `port ${r.port}`
       : !inRange(r.weight, 0)
@@ -91,7 +91,7 @@ export function srvEndpoints(
 /** Why `target` cannot be an endpoint host, or undefined when it can. */
 function hostnameProblem(target: string): string | undefined {
   try {
-    endpoint({ host: target, port: 1 });
+    normalizeHost(target);
     return undefined;
   } catch (error) {
     return (error as Error).message;
@@ -102,6 +102,12 @@ function inRange(value: unknown, min: number): boolean {
   return typeof value === "number" && Number.isInteger(value) && value >= min && value <= 65535;
 }
 
-function sortDropped(dropped: DroppedRecord[]): DroppedRecord[] {
+/** A record in presentation form, as `DroppedRecord.record` shows it: `"SRV 10 5 8080 a.example.test"`. */
+export function srvRecordText(r: { priority: number; weight: number; port: number; target: string }): string {
+  return `SRV ${r.priority} ${r.weight} ${r.port} ${r.target}`;
+}
+
+/** Sorts dropped records by their text, so the list does not depend on answer order. */
+export function sortDropped(dropped: DroppedRecord[]): DroppedRecord[] {
   return dropped.sort((a, b) => (a.record < b.record ? -1 : a.record > b.record ? 1 : 0));
 }

@@ -1,15 +1,15 @@
 import { isIP } from "node:net";
 import type { Endpoint } from "../endpoint.js";
-import { endpoint } from "../endpoint.js";
+import { endpoint, MAX_WEIGHT } from "../endpoint.js";
 import { InvalidConfigError } from "../errors.js";
 import type { DnsFamily, ResolvedAddresses } from "./dns-common.js";
-import { checkDnsName, checkFamily, checkNumber, checkScheme, resolveAddresses } from "./dns-common.js";
+import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./dns-common.js";
 import type { DroppedRecord } from "./dns-error.js";
 import { DnsError, dnsErrorFrom } from "./dns-error.js";
 import type { DnsAnswer, DnsResolverOptions } from "./dns-refresh.js";
 import { DnsResolverBase } from "./dns-refresh.js";
 import type { SrvTarget } from "./dns-srv-records.js";
-import { srvEndpoints, srvTargets } from "./dns-srv-records.js";
+import { sortDropped, srvEndpoints, srvRecordText, srvTargets } from "./dns-srv-records.js";
 
 /** Options of `dnsSrvResolver()`. */
 export interface DnsSrvResolverOptions extends DnsResolverOptions {
@@ -64,10 +64,8 @@ export class DnsSrvResolver extends DnsResolverBase {
     this.#scheme = checkScheme(o.scheme);
     this.#resolveTargets = o.resolveTargets ?? false;
     this.#family = checkFamily(o.family);
-    this.#zeroWeight = checkNumber(o.zeroWeight, "zeroWeight", 1, 0, 65535);
-    if (!Number.isInteger(this.#zeroWeight)) throw new InvalidConfigError("zeroWeight", "must be an integer");
-    this.#concurrency = checkNumber(o.concurrency, "concurrency", 16, 1, 1024);
-    if (!Number.isInteger(this.#concurrency)) throw new InvalidConfigError("concurrency", "must be an integer");
+    this.#zeroWeight = checkInteger(o.zeroWeight, "zeroWeight", 1, 0, MAX_WEIGHT);
+    this.#concurrency = checkInteger(o.concurrency, "concurrency", 16, 1, 1024);
   }
 
   protected async lookup(): Promise<DnsAnswer> {
@@ -111,15 +109,15 @@ export class DnsSrvResolver extends DnsResolverBase {
     const endpoints: Endpoint[] = [];
     let ttl: number | undefined;
     for (const t of targets) {
-      const found = isIP(t.target) !== 0 ? { addresses: [t.target], ttl: undefined } : resolved.get(t.target);
-      const text = `SRV ${t.priority} ${t.weight} ${t.port} ${t.target}`;
+      const literal = isIP(t.target) !== 0;
+      const found = literal ? { addresses: [t.target], ttl: undefined } : resolved.get(t.target);
       if (found === undefined || found instanceof DnsError) {
-        dropped.push({ record: text, reason: "target has no A/AAAA address" });
+        dropped.push({ record: srvRecordText(t), reason: "target has no A/AAAA address" });
         continue;
       }
       if (found.ttl !== undefined) ttl = ttl === undefined ? found.ttl : Math.min(ttl, found.ttl);
+      const hostname = literal ? undefined : t.target;
       for (const address of found.addresses) {
-        const hostname = isIP(t.target) === 0 ? t.target : undefined;
         endpoints.push(
           endpoint({
             host: address,
@@ -132,8 +130,7 @@ export class DnsSrvResolver extends DnsResolverBase {
         );
       }
     }
-    dropped.sort((a, b) => (a.record < b.record ? -1 : a.record > b.record ? 1 : 0));
-    return { endpoints, dropped, ttl };
+    return { endpoints, dropped: sortDropped(dropped), ttl };
   }
 }
 
