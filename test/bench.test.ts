@@ -12,7 +12,7 @@ describe("bench harness", () => {
     const { stdout } = await run(
       process.execPath,
       ["--import", "tsx", "bench/index.ts", "--json", "--filter", "pick.baseline"],
-      { cwd: root, timeout: 30_000 },
+      { cwd: root, timeout: 15_000 }, // under vitest's 20 s: a hung child is killed, not left behind
     );
     expect(stdout.endsWith("\n")).toBe(true);
     expect(stdout.trim().split("\n")).toHaveLength(1);

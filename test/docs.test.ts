@@ -34,25 +34,30 @@ describe("docs", () => {
       writeFileSync(path, s.code);
       return path;
     });
-    const program = ts.createProgram(files, {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      types: ["node"],
-      lib: ["lib.es2022.d.ts", "lib.esnext.disposable.d.ts"],
-    });
-    const diagnostics = ts
-      .getPreEmitDiagnostics(program)
-      .filter((d) => d.file === undefined || d.file.fileName.startsWith(out))
-      .map((d) => {
-        const where = d.file
-          ? `${d.file.fileName.slice(out.length + 1)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
-          : "";
-        return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    let diagnostics: string[];
+    try {
+      const program = ts.createProgram(files, {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ["node"],
+        lib: ["lib.es2022.d.ts", "lib.esnext.disposable.d.ts"],
       });
+      diagnostics = ts
+        .getPreEmitDiagnostics(program)
+        .filter((d) => d.file === undefined || d.file.fileName.startsWith(out))
+        .map((d) => {
+          const where = d.file
+            ? `${d.file.fileName.slice(out.length + 1)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
+            : "";
+          return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+        });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
     expect(diagnostics).toEqual([]);
   }, 60_000);
 });

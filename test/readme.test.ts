@@ -28,6 +28,7 @@ describe("README", () => {
     if (!existsSync(join(root, "dist/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
     const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "examples/quick-start.ts"], {
       cwd: root,
+      timeout: 15_000,
     });
     expect(stderr).toBe("");
     expect(stdout).toBe("750 250\n10.0.0.2:8080\n");

@@ -127,7 +127,8 @@ describe("buildPriorityPlan()", () => {
     const plan = buildPriorityPlan(hosts, roundRobin(), context(2), defaults);
     expect(plan.levels.map((l) => l.panic)).toEqual([true, true]);
     const counts = tally(pickIndexes(plan.picker, endpoints, 8000), 8);
-    expect(counts.every((c) => c > 800)).toBe(true);
+    // Round robin inside each level; the levels split 4000 ± 6 (PriorityPicker's bound).
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThanOrEqual(2);
   });
 
   it("with the panic threshold disabled, an all-unhealthy set has nothing to pick", () => {

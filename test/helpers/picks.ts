@@ -23,10 +23,30 @@ export function pickIndexes(picker: Picker, endpoints: readonly Endpoint[], coun
   return out;
 }
 
-/** How many times each index appears in `picks`, for indexes 0..n-1. */
+/** How many of `picks` picks went to each key (default: the endpoint id). */
+export function pickCounts(
+  picker: { pick(): Endpoint },
+  picks: number,
+  key: (e: Endpoint) => string | number = (e) => e.id,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < picks; i++) {
+    const k = key(picker.pick());
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/**
+ * How many times each index appears in `picks`, for indexes 0..n-1. Throws on
+ * any other index: a pick outside the list (-1) or no pick at all (-2).
+ */
 export function tally(picks: readonly number[], n: number): number[] {
   const counts = new Array<number>(n).fill(0);
-  for (const p of picks) counts[p] = (counts[p] ?? 0) + 1;
+  for (const [k, p] of picks.entries()) {
+    if (!(p >= 0 && p < n)) throw new Error(`pick ${k} is ${p === -2 ? "undefined" : `outside the ${n} endpoints`}`);
+    counts[p] = (counts[p] as number) + 1;
+  }
   return counts;
 }
 

@@ -190,6 +190,7 @@ describe("built package (dist/)", () => {
         specifiers(readFileSync(f, "utf8")).filter((s) => bare(s) && !isBuiltin(s) && esmOnly(packageOf(s))),
       ),
     );
+    expect([...importedEsmOnly].sort()).toEqual(["p-retry"]);
     for (const name of importedEsmOnly) expect(cjsCode).toContain(`// node_modules/${name}/`);
   });
 
@@ -234,7 +235,7 @@ describe("built package (dist/)", () => {
           "-e",
           `require(${JSON.stringify(join(out, "uses-p-retry.cjs"))}).retried(3).then((n) => console.log("attempts", n))`,
         ],
-        { cwd: out },
+        { cwd: out, timeout: 15_000 },
       );
       expect(stdout).toBe("attempts 3\n");
     });
@@ -271,7 +272,7 @@ const api = require("switchyard");
 const testing = require("switchyard/testing");
 const resolved = [require.resolve("switchyard"), require.resolve("switchyard/testing"), require("switchyard/package.json").version]
   .map((p) => p.replace(${JSON.stringify(root)}, "<root>")).join(" ");`);
-      const { stdout } = await run(process.execPath, ["-e", code], { cwd: app });
+      const { stdout } = await run(process.execPath, ["-e", code], { cwd: app, timeout: 15_000 });
       expect(stdout).toBe(
         `${WEIGHTED_FIRST_10} true ERR_CLOSED <root>/dist/index.cjs <root>/dist/testing/index.cjs ${pkg.version}\n`,
       );
@@ -283,7 +284,10 @@ const api = await import("switchyard");
 const testing = await import("switchyard/testing");
 const resolved = [import.meta.resolve("switchyard"), import.meta.resolve("switchyard/testing")]
   .map((u) => new URL(u).pathname.replace(${JSON.stringify(root)}, "<root>")).join(" ");`);
-      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", code], { cwd: app });
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", code], {
+        cwd: app,
+        timeout: 15_000,
+      });
       expect(stdout).toBe(`${WEIGHTED_FIRST_10} true ERR_CLOSED <root>/dist/index.js <root>/dist/testing/index.js\n`);
     });
 

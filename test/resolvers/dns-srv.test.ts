@@ -4,6 +4,7 @@ import { createUpstream, DnsSrvResolver, dnsSrvResolver, InvalidConfigError } fr
 import { ManualClock, seededRandom } from "../../src/testing/index.js";
 import type { SrvAnswer, TestDnsServer } from "../helpers/dns-server.js";
 import { activeHandles, expectNoNewHandles, startDnsServer, until } from "../helpers/dns-server.js";
+import { pickCounts } from "../helpers/picks.js";
 
 const KRAKEND: SrvAnswer[] = [
   { target: "a.krakend.test", port: 8001, priority: 10, weight: 1 },
@@ -73,12 +74,7 @@ describe("dnsSrvResolver()", () => {
     const r = resolver();
     const upstream = createUpstream({ name: "api", resolver: r, clock, random: seededRandom(42) });
     await upstream.ready();
-    const counts: Record<string, number> = {};
-    for (let i = 0; i < 300; i++) {
-      const e = upstream.pick();
-      counts[e.host] = (counts[e.host] ?? 0) + 1;
-    }
-    expect(counts).toEqual({ "a.krakend.test": 100, "b.krakend.test": 200 });
+    expect(pickCounts(upstream, 300, (e) => e.host)).toEqual({ "a.krakend.test": 100, "b.krakend.test": 200 });
     await upstream.close();
     expect(r.closed).toBe(true);
   });
@@ -94,12 +90,7 @@ describe("dnsSrvResolver()", () => {
     };
     const upstream = createUpstream({ name: "api", resolver: resolver(), clock, random: seededRandom(3) });
     await upstream.ready();
-    const counts: Record<string, number> = {};
-    for (let i = 0; i < 100; i++) {
-      const e = upstream.pick();
-      counts[e.host] = (counts[e.host] ?? 0) + 1;
-    }
-    expect(counts).toEqual({ "zero.test": 10, "nine.test": 90 });
+    expect(pickCounts(upstream, 100, (e) => e.host)).toEqual({ "zero.test": 10, "nine.test": 90 });
     await upstream.close();
   });
 
@@ -316,7 +307,7 @@ describe("dnsSrvResolver()", () => {
     await r.refresh();
     expect(upstream.snapshot().lastResolverError).toBeUndefined();
     expect(rebuilds).toBe(0);
-    await upstream.ready();
+    await expect(upstream.ready()).resolves.toBeUndefined();
     await upstream.close();
   });
 
@@ -328,13 +319,16 @@ describe("dnsSrvResolver()", () => {
     await until(() => clock.pendingTimers === 1);
     expect(server.queries.udp).toBe(1);
     clock.advance(999);
-    expect(server.queries.udp).toBe(1);
+    expect(clock.pendingTimers).toBe(1); // the first backoff is 1 s...
     clock.advance(1);
+    expect(clock.pendingTimers).toBe(0); // ...to the millisecond
     await until(() => server.queries.udp === 2 && clock.pendingTimers === 1);
     clock.advance(1_999);
+    expect(clock.pendingTimers).toBe(1); // the second doubles: 2 s
     expect(server.queries.udp).toBe(2);
     server.zone = { srv: { [NAME]: KRAKEND } };
     clock.advance(1);
+    expect(clock.pendingTimers).toBe(0);
     await r.whenIdle();
     expect(server.queries.udp).toBe(3);
     expect(seen.errors).toEqual([]);
@@ -483,7 +477,7 @@ describe("dnsSrvResolver()", () => {
     expect(server.queries.udp).toBe(queries);
     clock.advance(1);
     await r.whenIdle();
-    expect(server.queries.udp).toBeGreaterThan(queries);
+    expect(server.queries.udp).toBe(queries + 7); // one SRV, then A and AAAA of its 3 targets
     // A target lookup failing (not "not found") fails the whole refresh: no half set.
     server.zone = { ...server.zone, rcode: { "b.krakend.test": 2 } };
     await r.refresh();
