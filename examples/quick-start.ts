@@ -12,7 +12,7 @@ const counts: Record<string, number> = {};
 for (let i = 0; i < 1000; i++) {
   const target = upstream.pick(); // synchronous, O(1), allocation-free
   // In real code: const response = await fetch(`${target.scheme}://${target.id}/users/1`);
-  upstream.report(target, { status: 200, latencyMs: 3 }); // what happened, for health and load
+  upstream.report(target, { status: 200, latencyMs: 3 }); // what happened: per-endpoint counters
   counts[target.id] = (counts[target.id] ?? 0) + 1;
 }
 console.log(counts["10.0.0.1:8080"], counts["10.0.0.2:8080"]); // 750 250

@@ -27,7 +27,7 @@ export interface Picker {
 export interface BalancerContext {
   /** Randomness for random starts and random choices. */
   readonly random: Random;
-  /** Time, for balancers that decay or ramp up. */
+  /** Time, for balancers whose choice depends on it. */
   readonly clock: Clock;
 }
 
@@ -60,7 +60,7 @@ export function weighted(endpoints: readonly Endpoint[]): readonly Endpoint[] {
 
 /**
  * An endpoint as the upstream sees it when building pickers: the endpoint and
- * whether it may take traffic now (health checks, outlier detection, breaker).
+ * whether it may take traffic now (today: the `Upstream.setHealth()` override).
  */
 export interface Host {
   readonly endpoint: Endpoint;

@@ -25,7 +25,7 @@ export class EndpointState implements Host, EndpointStats {
   endpoint: Endpoint;
   /** Clock time when the endpoint joined the upstream. */
   readonly addedAt: number;
-  /** A manual override (`markHealthy` / `markUnhealthy`), or undefined. */
+  /** A manual override set by `Upstream.setHealth()`, or undefined. */
   manualHealth: boolean | undefined;
   requests = 0;
   failures = 0;

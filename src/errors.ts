@@ -1,6 +1,8 @@
 /**
- * Every error switchyard throws or emits is a `SwitchyardError` with a stable
- * `code`, so callers can branch on `error.code` without parsing messages.
+ * Base of the errors switchyard raises for its own reasons, each with a
+ * stable `code`, so callers can branch on `error.code` without parsing
+ * messages. (An aborted operation rejects with its signal's `reason`, as
+ * Node's own APIs do.)
  */
 export class SwitchyardError extends Error {
   /** Stable, machine-readable error code (`ERR_...`). */
@@ -61,11 +63,13 @@ export class ResolverError extends SwitchyardError {
   }
 }
 
-/** `ready()` did not see a first good resolution within its timeout. */
+/**
+ * `ready()` did not see a first good resolution within its timeout (a
+ * resolver error before then rejects `ready()` with that error instead).
+ */
 export class ReadyTimeoutError extends SwitchyardError {
-  constructor(upstream: string, timeoutMs: number, options?: { cause?: unknown }) {
-    const last = options?.cause instanceof Error ? `; last resolver error: ${options.cause.message}` : "";
-    super("ERR_READY_TIMEOUT", `upstream "${upstream}": no endpoints resolved within ${timeoutMs} ms${last}`, options);
+  constructor(upstream: string, timeoutMs: number) {
+    super("ERR_READY_TIMEOUT", `upstream "${upstream}": no endpoints resolved within ${timeoutMs} ms`);
   }
 }
 

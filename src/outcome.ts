@@ -1,7 +1,6 @@
 /**
  * What happened to one attempt against an endpoint, as reported to
- * `Upstream.report()`. The same report later feeds passive health checks,
- * outlier detection, breakers and load metrics.
+ * `Upstream.report()`, which counts it per endpoint (`stats()`, `snapshot()`).
  */
 export interface Outcome {
   /** HTTP status, when a response arrived. */
@@ -14,8 +13,7 @@ export interface Outcome {
 
 /**
  * The default reading of an outcome: a failure when no response arrived or
- * the status is 5xx (Envoy's consecutive_5xx reading); health checks bring
- * their own status lists (Kong's `http_statuses`).
+ * the status is 5xx (Envoy's consecutive_5xx reading).
  */
 export function isFailure(outcome: Outcome): boolean {
   return outcome.failure !== undefined || (outcome.status !== undefined && outcome.status >= 500);

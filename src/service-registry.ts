@@ -12,8 +12,7 @@ export interface ServiceEntry {
  * The in-process directory of services: upstreams registered by name with
  * tags (`v1`, `core`...), looked up by name or by tags — Kong's
  * `GET /services/{name}` and `GET /services?tags=core`, without the network
- * hop. The fetch wrapper routes logical URLs (`http://user-service/...`)
- * through it.
+ * hop.
  *
  * @example
  * const registry = new ServiceRegistry();

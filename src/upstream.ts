@@ -46,7 +46,7 @@ export interface EndpointsChange {
   readonly added: readonly Endpoint[];
   /** Endpoints that left (their state is dropped). */
   readonly removed: readonly Endpoint[];
-  /** Endpoints whose weight, priority or metadata changed (their state is kept). */
+  /** Endpoints whose fields other than the id changed: weight, priority, tags... (their state is kept). */
   readonly updated: readonly Endpoint[];
 }
 
@@ -78,7 +78,7 @@ export interface UpstreamSnapshot {
   readonly resolver: string;
   /** True once the resolver produced a good set. */
   readonly resolved: boolean;
-  /** The resolver's last error, if its last attempt failed. */
+  /** The last error the resolver reported, until its next successful resolution. */
   readonly lastResolverError: Error | undefined;
   readonly endpoints: readonly EndpointSnapshot[];
   /** Priority levels, lowest first, with their load and panic state. */
@@ -265,10 +265,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       const onAbort = () => waiter.reject(abortReason(signal as AbortSignal));
       this.#waiters.add(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
-      timer = this.#clock.setTimer(
-        () => waiter.reject(new ReadyTimeoutError(this.name, timeoutMs, { cause: this.#lastError })),
-        timeoutMs,
-      );
+      timer = this.#clock.setTimer(() => waiter.reject(new ReadyTimeoutError(this.name, timeoutMs)), timeoutMs);
     });
   }
 

@@ -13,7 +13,7 @@ function upstream(name: string, hosts: string[]) {
 }
 
 describe("ServiceRegistry", () => {
-  it("registers upstreams by name with tags and finds them by name or tags (seeds/000)", async () => {
+  it("registers upstreams by name with tags and finds them by name or tags", async () => {
     const registry = new ServiceRegistry();
     registry.register(upstream("user-service", ["http://user-service.internal:3000"]), {
       tags: ["v1", "user", "core"],

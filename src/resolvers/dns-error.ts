@@ -28,7 +28,7 @@ export interface DnsErrorContext {
   readonly rrtype: string;
   /** The name looked up, e.g. `"_http._tcp.api.test"`. */
   readonly record: string;
-  /** The DNS servers asked, `"ip:port"`. */
+  /** The DNS servers asked, as `node:dns` `getServers()` lists them (`"10.0.0.1"`, `"127.0.0.1:8600"`). */
   readonly servers: readonly string[];
 }
 
@@ -51,7 +51,7 @@ export class DnsError extends ResolverError {
   readonly rrtype: string;
   /** The name looked up. */
   readonly record: string;
-  /** The DNS servers asked, `"ip:port"`. */
+  /** The DNS servers asked, as `node:dns` `getServers()` lists them. */
   readonly servers: readonly string[];
   /** `node:dns`'s own code (`ENOTFOUND`, `ETIMEOUT`...), when it reported one. */
   readonly dnsCode: string | undefined;
@@ -80,7 +80,7 @@ export class DnsError extends ResolverError {
   }
 
   /**
-   * True for failures worth retrying at once (timeouts, SERVFAIL, REFUSED,
+   * True for failures worth retrying within the refresh, after a backoff (timeouts, SERVFAIL, REFUSED,
    * connection errors); false for answers (not found, invalid records).
    */
   get retryable(): boolean {

@@ -94,7 +94,7 @@ export interface DnsAnswer {
  */
 export abstract class DnsResolverBase extends Resolver {
   readonly name: string;
-  /** The DNS servers asked, `"ip:port"`. */
+  /** The DNS servers asked, as `node:dns` `getServers()` lists them (port 53 left out). */
   readonly servers: readonly string[];
   /** The `node:dns` resolver used for every query. */
   protected readonly dns: NodeDnsResolver;
@@ -246,14 +246,17 @@ export abstract class DnsResolverBase extends Resolver {
 
   #onAnswer(answer: DnsAnswer): number {
     if (answer.endpoints.length === 0) {
-      if (answer.dropped.length > 0) return this.#onFailure(this.#invalidRecords(answer.dropped));
+      if (answer.dropped.length > 0) {
+        this.#noteDropped(answer.dropped);
+        return this.#onFailure(this.#invalidRecords(answer.dropped));
+      }
       const context = this.errorContext(this.recordType, this.recordName);
       return this.#onEmpty(new DnsError("ERR_DNS_NOT_FOUND", context, 'service not available (only target ".")'));
     }
     this.#emptyStreak = 0;
     if (answer.ttl !== undefined) this.#lastTtl = answer.ttl;
     this.publish(answer.endpoints);
-    this.#setDropped(answer.dropped);
+    if (this.#noteDropped(answer.dropped) && answer.dropped.length > 0) this.fail(this.#invalidRecords(answer.dropped));
     return this.#refreshDelay(answer.ttl);
   }
 
@@ -268,7 +271,7 @@ export abstract class DnsResolverBase extends Resolver {
     this.#emptyStreak++;
     if (this.#emptyStreak > this.#confirmEmpty) {
       this.#emptyStreak = 0;
-      this.#setDropped([]);
+      this.#noteDropped([]);
       this.publish([]);
       return this.#refreshDelay(undefined);
     }
@@ -293,12 +296,13 @@ export abstract class DnsResolverBase extends Resolver {
   /** The record type looked up (`"SRV"`, `"A/AAAA"`), used in messages. */
   protected abstract readonly recordType: string;
 
-  #setDropped(dropped: readonly DroppedRecord[]): void {
+  /** Records the last answer's dropped records; true when they differ from the previous answer's. */
+  #noteDropped(dropped: readonly DroppedRecord[]): boolean {
     this.#dropped = dropped;
     const key = dropped.map((d) => `${d.record} ${d.reason}`).join("\n");
-    if (key === this.#droppedKey) return;
+    if (key === this.#droppedKey) return false;
     this.#droppedKey = key;
-    if (dropped.length > 0) this.fail(this.#invalidRecords(dropped));
+    return true;
   }
 
   #invalidRecords(dropped: readonly DroppedRecord[]): DnsError {

@@ -58,7 +58,7 @@ describe("weightedRoundRobin()", () => {
 
   const weightsArb = fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 10 });
 
-  it("property: exact proportions over a full cycle; weight 0 never picked; nothing outside the set", () => {
+  it("property: exact proportions over each of three full cycles; weight 0 never picked; nothing outside the set", () => {
     fc.assert(
       fc.property(weightsArb, fc.integer(), (weights, seed) => {
         const endpoints = weightedEndpoints(weights);
@@ -67,8 +67,11 @@ describe("weightedRoundRobin()", () => {
         if (live.length === 0) return picker.pick() === undefined;
         const g = live.reduce(gcd);
         const total = live.reduce((a, b) => a + b, 0) / g;
-        const counts = tally(pickIndexes(picker, endpoints, live.length * total), weights.length);
-        return counts.every((c, i) => c === ((weights[i] as number) / g) * live.length);
+        for (let cycle = 0; cycle < 3; cycle++) {
+          const counts = tally(pickIndexes(picker, endpoints, live.length * total), weights.length);
+          if (!counts.every((c, i) => c === ((weights[i] as number) / g) * live.length)) return false;
+        }
+        return true;
       }),
       { numRuns: 200, seed: 20261122 },
     );

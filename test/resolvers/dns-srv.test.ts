@@ -267,8 +267,11 @@ describe("dnsSrvResolver()", () => {
     server.zone = { srv: { [NAME]: [{ target: "a.test", port: 0, priority: 0, weight: 1 }] } };
     await r.refresh();
     expect(seen.errors.map((e) => e.code)).toEqual(["ERR_DNS_INVALID_RECORD"]);
+    expect(r.droppedRecords).toEqual([{ record: "SRV 0 1 0 a.test", reason: "port 0" }]);
     expect(r.endpoints).toHaveLength(3);
     expect(seen.endpoints).toHaveLength(1);
+    await r.refresh(); // a failed refresh each time: reported each time
+    expect(seen.errors.map((e) => e.code)).toEqual(["ERR_DNS_INVALID_RECORD", "ERR_DNS_INVALID_RECORD"]);
   });
 
   it("keeps the last good set on timeout, SERVFAIL and REFUSED, with typed errors naming record and server", async () => {
