@@ -1,4 +1,4 @@
-import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
+import type { Balancer, BalancerContext, Host, PickContext, Picker } from "../balancer.js";
 import { EMPTY_PICKER } from "../balancer.js";
 import type { Endpoint } from "../endpoint.js";
 import { InvalidConfigError } from "../errors.js";
@@ -133,13 +133,14 @@ export class PriorityPicker implements Picker {
     this.x = random.next();
   }
 
-  pick(): Endpoint | undefined {
+  /** Chooses the level, then passes `context` (e.g. a hash key) to that level's picker. */
+  pick(context?: PickContext): Endpoint | undefined {
     let x = this.x + GOLDEN;
     if (x >= 1) x -= 1;
     this.x = x;
     let i = 0;
     while (i < this.last && x >= (this.cumulative[i] as number)) i++;
-    return (this.pickers[i] as Picker).pick();
+    return (this.pickers[i] as Picker).pick(context);
   }
 }
 

@@ -187,4 +187,16 @@ describe("PriorityPicker", () => {
     const again = pickIndexes(new PriorityPicker(pickers, [84, 16], seededRandom(1)), endpoints, 20).join("");
     expect(sequences.has(again)).toBe(true);
   });
+
+  it("hands the pick context (a hash key) to the chosen level's picker", () => {
+    const keyed = (e: Host["endpoint"]): Picker => ({
+      endpoints: [e],
+      pick: (context) => (context?.hashKey === "user-42" ? e : undefined),
+    });
+    const [a, b] = weightedEndpoints([1, 1]) as [Host["endpoint"], Host["endpoint"]];
+    const picker = new PriorityPicker([keyed(a), keyed(b)], [50, 50], seededRandom(1));
+    const picks = Array.from({ length: 10 }, () => picker.pick({ hashKey: "user-42" })?.id);
+    expect(picks.filter((id) => id === undefined)).toEqual([]);
+    expect(new Set(picks)).toEqual(new Set([a.id, b.id]));
+  });
 });
