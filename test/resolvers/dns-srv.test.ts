@@ -426,7 +426,7 @@ describe("dnsSrvResolver()", () => {
     await until(() => server.queries.udp === 1);
     const started = performance.now();
     await inLookup.close();
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(performance.now() - started).toBeLessThan(2_500); // cancelled: well under the 5 s query timeout
     server.silent = false;
     server.zone = { srv: {}, rcode: { [NAME]: 2 } };
     const inSleep = resolver({ retries: 3 });
