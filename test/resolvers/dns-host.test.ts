@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { DnsError, DnsHostResolverOptions } from "../../src/index.js";
-import { createUpstream, dnsHostResolver, InvalidConfigError } from "../../src/index.js";
+import { createUpstream, dnsHostResolver } from "../../src/index.js";
 import { ManualClock, seededRandom } from "../../src/testing/index.js";
+import { expectConfigErrors } from "../helpers/config-errors.js";
 import type { DnsZone } from "../helpers/dns-server.js";
 import { activeHandles, expectNoNewHandles, startDnsServer } from "../helpers/dns-server.js";
 
@@ -130,8 +131,8 @@ describe("dnsHostResolver()", () => {
   });
 
   it("rejects invalid options synchronously with InvalidConfigError", () => {
-    const bad: [string, DnsHostResolverOptions | undefined, string][] = [
-      ["api.test", undefined, "port"],
+    const bad: [string, DnsHostResolverOptions, string][] = [
+      ["api.test", undefined as unknown as DnsHostResolverOptions, "port"],
       ["api.test", {} as DnsHostResolverOptions, "port"],
       ["api.test", { port: 0 }, "port"],
       ["api.test", { port: 70_000 }, "port"],
@@ -142,15 +143,6 @@ describe("dnsHostResolver()", () => {
       ["api.test", { port: 80, servers: "localhost:53" }, "servers"],
       ["api.test", { port: 80, intervalMs: 0 }, "intervalMs"],
     ];
-    for (const [name, options, option] of bad) {
-      let caught: unknown;
-      try {
-        dnsHostResolver(name, options as DnsHostResolverOptions);
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught, `${name} ${JSON.stringify(options)}`).toBeInstanceOf(InvalidConfigError);
-      expect((caught as InvalidConfigError).option).toBe(option);
-    }
+    expectConfigErrors((name: string, options: DnsHostResolverOptions) => dnsHostResolver(name, options), bad);
   });
 });

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DnsError, DnsSrvResolverOptions, Endpoint } from "../../src/index.js";
-import { createUpstream, DnsSrvResolver, dnsSrvResolver, InvalidConfigError } from "../../src/index.js";
+import { createUpstream, DnsSrvResolver, dnsSrvResolver } from "../../src/index.js";
 import { ManualClock, seededRandom } from "../../src/testing/index.js";
+import { expectConfigErrors } from "../helpers/config-errors.js";
 import type { SrvAnswer, TestDnsServer } from "../helpers/dns-server.js";
 import { activeHandles, expectNoNewHandles, startDnsServer, until } from "../helpers/dns-server.js";
 import { pickCounts } from "../helpers/picks.js";
@@ -142,16 +143,7 @@ describe("dnsSrvResolver()", () => {
       ["x.test", { service: "a.b" }, "service"],
       ["x.test", { refresh: "sometimes" as never }, "refresh"],
     ];
-    for (const [name, options, option] of bad) {
-      let caught: unknown;
-      try {
-        dnsSrvResolver(name, options);
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught, `${name} ${JSON.stringify(options)}`).toBeInstanceOf(InvalidConfigError);
-      expect((caught as InvalidConfigError).option).toBe(option);
-    }
+    expectConfigErrors((name: string, options: DnsSrvResolverOptions) => dnsSrvResolver(name, options), bad);
     expect(dnsSrvResolver("x.test", { servers: ["10.0.0.1", "[::1]:5353", "::2"] }).servers).toEqual([
       "10.0.0.1",
       "[::1]:5353",
