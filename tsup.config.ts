@@ -22,7 +22,8 @@ const common: Options = {
 };
 
 export default defineConfig([
-  { ...common, format: ["esm"], dts: true },
+  // stripInternal: members marked @internal (the table's mutators) stay out of the published types.
+  { ...common, format: ["esm"], dts: { compilerOptions: { stripInternal: true } } },
   {
     ...common,
     format: ["cjs"],
@@ -31,6 +32,6 @@ export default defineConfig([
     // types external), and a .d.cts that imports an ESM-only package's types
     // fails for CommonJS consumers (TS1479): keep p-retry's types out of the
     // public API. test/package/dist.test.ts type-checks both builds.
-    dts: true,
+    dts: { compilerOptions: { stripInternal: true } },
   },
 ]);

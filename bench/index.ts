@@ -1,18 +1,34 @@
 /**
  * `npm run bench`: every figure of the suite, measured in one run.
  *
- *   npm run bench                      a table, pick figures with their ratio to the baseline
- *   npm run bench -- --json            one JSON object {"figures":[{name,value,unit}...]} on stdout
+ *   npm run bench                      a table; each ns/op figure with its ratio to the baseline it was interleaved with
+ *   npm run bench -- --json            one JSON object {"figures":[{name,value,unit,ratio?}...]} on stdout
  *   npm run bench -- --filter <prefix> only figures whose name starts with <prefix>
+ *
+ * The script runs `node --expose-gc --import tsx bench/index.ts`: `B/op` figures force a GC (see `bytesPerOp`).
  * @module
  */
 import type { Figure } from "./harness.js";
-import { round, sinkTotal, table } from "./harness.js";
-import { pickFigures } from "./pick.js";
+import { ROUNDS, sinkTotal, table, toJson } from "./harness.js";
 
-const BASELINE = "pick.baseline.n1000";
-/** Name prefixes of the figures measured in this directory's pick.ts; everything else comes from dns.ts. */
-const LOCAL = ["pick.", "build.", "update."];
+/** What a bench module exports: the figures whose name passes `select`, measured in report order. */
+type FigureSource = (select: (name: string) => boolean) => Figure[] | Promise<Figure[]>;
+
+/**
+ * The bench modules, in report order. `families` are the name prefixes of a
+ * module's figures: under `--filter` a module is loaded only if the filter can
+ * match one of them, so `--filter pick` never imports dns.ts (nor its DNS
+ * server). To add a module, one line here, e.g. for bench/core.ts:
+ *   { families: ["core."], load: async () => (await import("./core.js")).coreFigures },
+ */
+const MODULES: readonly { families: readonly string[]; load: () => Promise<FigureSource> }[] = [
+  { families: ["pick.", "build.", "update."], load: async () => (await import("./pick.js")).pickFigures },
+  {
+    families: ["alloc.", "attempt.", "pick.upstream.", "pick.megamorphic.", "flip."],
+    load: async () => (await import("./core.js")).coreFigures,
+  },
+  { families: ["dns."], load: async () => (await import("./dns.js")).dnsFigures },
+];
 
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- [--json] [--filter <prefix>]\n`);
@@ -37,25 +53,26 @@ function parseArgs(argv: readonly string[]): { json: boolean; filter: string | u
 async function main(): Promise<void> {
   const { json, filter } = parseArgs(process.argv.slice(2));
   const select = (name: string) => filter === undefined || name.startsWith(filter);
-  // A filter inside the local families (e.g. "pick", "pick.random") needs no DNS setup.
-  const localOnly = filter !== undefined && LOCAL.some((p) => filter.startsWith(p) || `${filter}.` === p);
+  // A module is needed if the filter is inside one of its families ("pick.random") or above it ("pick", "p").
+  const needed = (family: string) => filter === undefined || filter.startsWith(family) || family.startsWith(filter);
   const started = Date.now();
-  const figures: Figure[] = pickFigures(select);
-  if (!localOnly) {
-    const { dnsFigures } = await import("./dns.js");
-    figures.push(...(await dnsFigures(select)));
+  const figures: Figure[] = [];
+  for (const source of MODULES) {
+    if (!source.families.some(needed)) continue;
+    const figuresOf = await source.load();
+    figures.push(...(await figuresOf(select)));
   }
   if (figures.length === 0) usage(`no figure matches --filter ${filter}`);
   if (json) {
-    const out = { figures: figures.map((f) => ({ name: f.name, value: round(f.value), unit: f.unit })) };
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+    process.stdout.write(`${JSON.stringify({ figures: figures.map(toJson) })}\n`);
     // The sink keeps V8 from eliding the measured work; report it off stdout.
     process.stderr.write(`sink ${sinkTotal()}\n`);
     return;
   }
-  process.stdout.write(`${table(figures, BASELINE)}\n\n`);
+  process.stdout.write(`${table(figures)}\n\n`);
   process.stdout.write(
-    `node ${process.version}, ${((Date.now() - started) / 1000).toFixed(1)} s, median of rounds after warm-up (sink ${sinkTotal()})\n`,
+    `node ${process.version}, ${((Date.now() - started) / 1000).toFixed(1)} s; ns/op: fastest of ${ROUNDS} rounds, ` +
+      `ratio: ÷ the fastest of the ${ROUNDS} baseline rounds interleaved with them; ms: median of calls (sink ${sinkTotal()})\n`,
   );
 }
 

@@ -3,14 +3,11 @@
  * array-index baseline measured in the same run through the same loop.
  * @module
  */
-import type { BalancerContext, Endpoint, EndpointInput, Host, Picker } from "../src/index.js";
+import type { Balancer, BalancerContext, Endpoint, EndpointInput, Host, Picker } from "../src/index.js";
 import {
-  buildPriorityPlan,
   createUpstream,
   endpoint,
   MAX_WEIGHT,
-  PriorityPicker,
-  priorityOptions,
   random,
   roundRobin,
   staticResolver,
@@ -20,22 +17,26 @@ import {
   weightedRoundRobin,
 } from "../src/index.js";
 import { seededRandom } from "../src/testing/index.js";
-import type { Figure, PickerLike } from "./harness.js";
-import { msPerCall, nsPerPick, sink } from "./harness.js";
+import { PriorityPlanner } from "../src/upstream/planner.js";
+import { priorityOptions } from "../src/upstream/priority-options.js";
+import { PriorityPicker } from "../src/upstream/priority-picker.js";
+import { EndpointTable } from "../src/upstream/table.js";
+import type { Figure, Measurement, PickerLike } from "./harness.js";
+import { figure, msPerCall, nsPerPick, sink } from "./harness.js";
 
 /** The baseline: what a pick costs at least, `arr[i++ % n]` behind the same call shape. */
 export class BaselinePicker implements PickerLike {
-  readonly endpoints: readonly Endpoint[];
+  readonly hosts: readonly Host[];
   private i = 0;
   private readonly n: number;
 
-  constructor(endpoints: readonly Endpoint[]) {
-    this.endpoints = endpoints;
-    this.n = endpoints.length;
+  constructor(hosts: readonly Host[]) {
+    this.hosts = hosts;
+    this.n = hosts.length;
   }
 
-  pick(): Endpoint | undefined {
-    return this.endpoints[this.i++ % this.n];
+  pick(): Host | undefined {
+    return this.hosts[this.i++ % this.n];
   }
 }
 
@@ -61,52 +62,80 @@ function endpoints(n: number, weighted: boolean, priority = 0): Endpoint[] {
   return endpointInputs(n, { weighted, priority, seed: SEED + priority }).map((e) => endpoint(e));
 }
 
-/** What the balancers get at build time: the production defaults (system clock, `Math.random`). */
-const context: BalancerContext = { clock: systemClock, random: systemRandom };
+/** Hosts over `endpoints`, in a fresh table: what a balancer builds over. */
+export function hostsOf(endpoints: readonly Endpoint[]): { table: EndpointTable; hosts: Host[] } {
+  const table = new EndpointTable();
+  return { table, hosts: endpoints.map((e) => ({ endpoint: e, slot: table.allocate(e.weight, 0) })) };
+}
+
+/** A fresh baseline over 1,000 hosts: what every ns/op figure is interleaved with. */
+export function baselinePicker(): BaselinePicker {
+  return new BaselinePicker(hostsOf(endpoints(1000, false)).hosts);
+}
+
+/**
+ * A picker as an upstream builds it outside panic, with the production
+ * defaults (system clock, `Math.random` seeding it): over hosts in a live
+ * table, skipping ejected hosts at pick time.
+ */
+export function build(balancer: Balancer, n: number, weighted: boolean): Picker {
+  const { table, hosts } = hostsOf(endpoints(n, weighted));
+  const context: BalancerContext = { clock: systemClock, random: systemRandom, table, skipEjected: true };
+  return balancer.build(hosts, context);
+}
 
 /** A figure's name and how to produce its value, so `--filter` skips the setup of what it does not run. */
 interface Bench {
   name: string;
   unit: string;
-  run: () => number;
+  run: () => number | Measurement;
 }
 
 function pickBench(name: string, build: () => PickerLike): Bench {
-  return { name, unit: "ns/op", run: () => nsPerPick(build()) };
+  return { name, unit: "ns/op", run: () => nsPerPick(build(), baselinePicker()) };
 }
 
 /**
  * Two priority levels of 500 weighted endpoints; 300 of level 0 healthy:
  * health 1.4 × 60% = 84%, so 84% of picks stay on level 0 and 16% spill to
- * level 1 (Envoy's priority load), weighted round robin inside each.
+ * level 1 (Envoy's priority load), weighted round robin inside each: the
+ * upstream's planner, as an upstream builds it.
  */
 export function priorityPicker(): Picker {
-  const hosts: Host[] = [
-    ...endpoints(500, true, 0).map((e, i) => ({ endpoint: e, healthy: i % 5 < 3 })),
-    ...endpoints(500, true, 1).map((e) => ({ endpoint: e, healthy: true })),
-  ];
-  const plan = buildPriorityPlan(hosts, weightedRoundRobin(), context, priorityOptions());
-  const loads = plan.levels.map((l) => Math.round(l.load));
-  if (!(plan.picker instanceof PriorityPicker) || loads[0] !== 84 || loads[1] !== 16) {
+  const { table, hosts } = hostsOf([...endpoints(500, true, 0), ...endpoints(500, true, 1)]);
+  for (let i = 0; i < 500; i++) {
+    const slot = (hosts[i] as Host).slot;
+    if (i % 5 >= 3) table.override[slot] = -1; // forced down, as Upstream.override() does
+    table.refreshDown(slot);
+  }
+  const planner = new PriorityPlanner(weightedRoundRobin(), table, systemRandom, systemClock, priorityOptions());
+  planner.rebuild(hosts);
+  const loads = planner.levels().map((l) => l.load);
+  if (!(planner.picker instanceof PriorityPicker) || loads[0] !== 84 || loads[1] !== 16) {
     throw new Error(`priority bench: expected loads 84/16 over two levels, got ${loads.join("/")}`);
   }
-  return plan.picker;
+  return planner.picker;
 }
 
-/**
- * Milliseconds for a `StaticResolver.set()` that changes 1% of 10,000
- * endpoints (50 change weight, 50 are replaced by new addresses), through
- * the upstream's diff and rebuild to the picker swap. Alternates between two
- * host lists so that every call is a real 1% change.
- */
-function updateUpstream(): number {
-  const n = 10_000;
-  const a = endpointInputs(n, { weighted: true });
+/** Two host lists of 10,000 that differ in 1%: 50 weights changed, 50 addresses replaced. */
+function onePercentApart(): [EndpointInput[], EndpointInput[]] {
+  const a = endpointInputs(10_000, { weighted: true });
   const b = a.map((e, i) => {
     if (i % 100 === 0) return { ...e, weight: (e.weight as number) === 1 ? 2 : (e.weight as number) - 1 };
     if (i % 100 === 50) return { ...e, host: `10.200.${(i >> 8) & 255}.${i & 255}` };
     return e;
   });
+  return [a, b];
+}
+
+/**
+ * Milliseconds for a `StaticResolver.set()` that changes 1% of 10,000
+ * endpoints, through the upstream's diff and rebuild to the picker swap:
+ * `update.resolver` + `update.apply`. Alternates between the two lists so
+ * that every call is a real 1% change.
+ */
+function updateUpstream(): number {
+  const [a, b] = onePercentApart();
   const resolver = staticResolver(a);
   const upstream = createUpstream({ name: "bench", resolver });
   let swaps = 0;
@@ -120,30 +149,84 @@ function updateUpstream(): number {
     return upstream.pick().port;
   });
   if (swaps !== 10) throw new Error(`update bench: expected 10 picker swaps, got ${swaps}`);
-  if (upstream.endpoints.length !== n) throw new Error("update bench: endpoint count changed");
+  if (upstream.endpoints.length !== 10_000) throw new Error("update bench: endpoint count changed");
+  void upstream.close();
+  return value;
+}
+
+/** The resolver's part of an update: `StaticResolver.set()` parses, validates and normalizes 10,000 hosts (no listener). */
+function updateResolver(): number {
+  const [a, b] = onePercentApart();
+  const resolver = staticResolver(a);
+  let flip = false;
+  const value = msPerCall(() => {
+    flip = !flip;
+    resolver.set(flip ? b : a);
+    return resolver.endpoints?.length ?? 0;
+  });
+  void resolver.close();
+  return value;
+}
+
+/**
+ * The upstream's part of an update: diff by id against 10,000 endpoints and
+ * rebuild the pickers, fed with sets the resolver already normalized (the
+ * `endpoints` event a resolver emits), each made of fresh endpoint objects
+ * as a real refresh gives.
+ */
+function updateApply(): number {
+  const [a, b] = onePercentApart();
+  const resolver = staticResolver(a);
+  const upstream = createUpstream({ name: "bench", resolver });
+  // One fresh set per call of msPerCall (3 warm-up + 7 timed): b, a, b, ...
+  // made by a resolver nothing listens to, so no id string was hashed yet.
+  const source = staticResolver(a);
+  source.start();
+  const sets = Array.from({ length: 10 }, (_, k) => {
+    source.set(k % 2 === 0 ? b : a);
+    return source.endpoints as readonly Endpoint[];
+  });
+  void source.close();
+  let call = 0;
+  const value = msPerCall(() => {
+    const before = upstream.picker;
+    resolver.emit("endpoints", sets[call++] as readonly Endpoint[]);
+    if (upstream.picker === before) throw new Error("apply bench: the update did not swap the picker");
+    return upstream.pick().port;
+  });
   void upstream.close();
   return value;
 }
 
 /** Every pick, build and update benchmark, in report order. */
 export const benches: readonly Bench[] = [
-  pickBench("pick.baseline.n1000", () => new BaselinePicker(endpoints(1000, false))),
-  pickBench("pick.round-robin.n1000", () => roundRobin().build(endpoints(1000, false), context)),
-  pickBench("pick.weighted-round-robin.n1000", () => weightedRoundRobin().build(endpoints(1000, true), context)),
-  pickBench("pick.weighted-round-robin.n100000", () => weightedRoundRobin().build(endpoints(100_000, true), context)),
-  pickBench("pick.random.n1000", () => random().build(endpoints(1000, false), context)),
-  pickBench("pick.weighted-random.n1000", () => weightedRandom().build(endpoints(1000, true), context)),
+  {
+    name: "pick.baseline.n1000",
+    unit: "ns/op",
+    run: () => {
+      const baseline = baselinePicker();
+      return nsPerPick(baseline, baseline);
+    },
+  },
+  pickBench("pick.round-robin.n1000", () => build(roundRobin(), 1000, false)),
+  pickBench("pick.weighted-round-robin.n1000", () => build(weightedRoundRobin(), 1000, true)),
+  pickBench("pick.weighted-round-robin.n100000", () => build(weightedRoundRobin(), 100_000, true)),
+  pickBench("pick.random.n1000", () => build(random(), 1000, false)),
+  pickBench("pick.weighted-random.n1000", () => build(weightedRandom(), 1000, true)),
   pickBench("pick.priority.n1000", priorityPicker),
   {
     name: "build.weighted-round-robin.n100000",
     unit: "ms",
     run: () => {
-      const set = endpoints(100_000, true);
+      const { table, hosts } = hostsOf(endpoints(100_000, true));
+      const context: BalancerContext = { clock: systemClock, random: systemRandom, table, skipEjected: true };
       const balancer = weightedRoundRobin();
-      return msPerCall(() => (balancer.build(set, context).pick() as Endpoint).port);
+      return msPerCall(() => (balancer.build(hosts, context).pick() as Host).endpoint.port);
     },
   },
   { name: "update.upstream.n10000", unit: "ms", run: updateUpstream },
+  { name: "update.resolver.n10000", unit: "ms", run: updateResolver },
+  { name: "update.apply.n10000", unit: "ms", run: updateApply },
 ];
 
 /** Runs the benchmarks whose name `select` accepts. */
@@ -151,7 +234,7 @@ export function pickFigures(select: (name: string) => boolean): Figure[] {
   const figures: Figure[] = [];
   for (const bench of benches) {
     if (!select(bench.name)) continue;
-    figures.push({ name: bench.name, value: bench.run(), unit: bench.unit });
+    figures.push(figure(bench.name, bench.unit, bench.run()));
   }
   sink(figures.length);
   return figures;

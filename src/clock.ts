@@ -15,10 +15,21 @@ export interface Clock {
    * pending switchyard timer never keeps the process alive.
    */
   setTimer(callback: () => void, ms: number): Timer;
+  /**
+   * True when one reading may stand for every attempt begun or ended in the
+   * same synchronous run of code (until the microtask queue next drains), as
+   * libuv caches its loop time: the upstream then reads `now()` once per
+   * such run instead of once per attempt (a `performance.now()` call costs
+   * more than a whole pick and allocates its result). No I/O happens within a run, so attempts begun in it leave no
+   * earlier than its start. `systemClock` sets it; leave it unset on a clock
+   * that moves within a run, like `ManualClock`.
+   */
+  readonly turnTime?: boolean;
 }
 
-/** The real clock: `performance.now()` and unref'd `setTimeout`. */
+/** The real clock: `performance.now()` and unref'd `setTimeout`; read once per turn for attempts. */
 export const systemClock: Clock = {
+  turnTime: true,
   now: () => performance.now(),
   setTimer(callback, ms) {
     const handle = setTimeout(callback, Math.max(0, ms));

@@ -38,17 +38,36 @@ export class InvalidConfigError extends SwitchyardError {
 }
 
 /**
- * Nothing is eligible to take traffic: the endpoint set is empty, every weight
- * is 0, or every endpoint is unhealthy and the panic threshold is disabled.
+ * Why nothing could be picked: `unresolved` (no endpoint set yet), `empty`
+ * (the set is empty), `drained` (every weight is 0), `unhealthy` (every
+ * endpoint is ejected or forced down and the panic threshold is 0),
+ * `overloaded` (`begin()` found endpoints but every one tried was refused
+ * admission by a plug-in: a breaker open, a concurrency limit reached).
+ */
+export type NoEndpointsReason = "unresolved" | "empty" | "drained" | "unhealthy" | "overloaded";
+
+const NO_ENDPOINTS_TEXT: Readonly<Record<NoEndpointsReason, string>> = {
+  unresolved: "no endpoints resolved yet",
+  empty: "the endpoint set is empty",
+  drained: "every endpoint has weight 0",
+  unhealthy: "every endpoint is unhealthy and the panic threshold is disabled",
+  overloaded: "every endpoint tried was refused admission",
+};
+
+/**
+ * Nothing is eligible to take traffic; `reason` says why, machine-readably.
  * Kong's equivalent is "failure to get a peer from the ring-balancer".
  */
 export class NoEndpointsError extends SwitchyardError {
   /** The upstream that had nothing to pick. */
   readonly upstream: string;
+  /** Why: `unresolved`, `empty`, `drained`, `unhealthy` or `overloaded`. */
+  readonly reason: NoEndpointsReason;
 
-  constructor(upstream: string, reason: string) {
-    super("ERR_NO_ENDPOINTS", `upstream "${upstream}": no endpoint available (${reason})`);
+  constructor(upstream: string, reason: NoEndpointsReason) {
+    super("ERR_NO_ENDPOINTS", `upstream "${upstream}": no endpoint available (${NO_ENDPOINTS_TEXT[reason]})`);
     this.upstream = upstream;
+    this.reason = reason;
   }
 }
 

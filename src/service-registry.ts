@@ -1,5 +1,5 @@
 import { InvalidConfigError, UnknownServiceError } from "./errors.js";
-import type { Upstream } from "./upstream.js";
+import type { Upstream } from "./upstream/upstream.js";
 
 /** A registered service: its upstream and its tags. */
 export interface ServiceEntry {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { endpoint, endpointId, InvalidEndpointError, parseEndpoint, sameEndpoint } from "../src/index.js";
+import { sameEndpoint } from "../src/endpoint.js";
+import { endpoint, endpointId, InvalidEndpointError, parseEndpoint } from "../src/index.js";
 
 describe("endpoint()", () => {
   it("fills Kong's defaults: weight 100, priority 0, scheme http", () => {

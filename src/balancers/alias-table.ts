@@ -1,40 +1,41 @@
-import type { Endpoint } from "../endpoint.js";
+import type { Host } from "../balancer.js";
 
 /**
- * Vose's alias table in exact integer arithmetic: bucket `b` belongs to
- * endpoint `b` (its primary) for `share[b]` parts out of `total`, and to
+ * Vose's alias table in exact integer arithmetic: bucket `b` belongs to host
+ * `b` (its primary) for `share[b]` parts out of `total`, and to host
  * `alias[b]` for the rest. Choosing a bucket uniformly, then primary or alias
- * by share, gives each endpoint exactly weight / Σweight of the picks.
+ * by share, gives each host exactly weight / Σweight of the picks.
  *
  * Weights are divided by their gcd first, then scaled by n so every share is
- * an integer: with weights up to 65535 and 100,000 endpoints every number
- * stays below 2^53. Build is O(n) time and memory, whatever the weights.
+ * an integer: with weights up to 65535 and 100,000 hosts every number stays
+ * below 2^53. Build is O(n) time and memory, whatever the weights.
  */
 export interface AliasTable {
-  /** Number of buckets = number of endpoints. */
+  /** Number of buckets = number of hosts. */
   readonly n: number;
   /** Bucket capacity: Σweight / gcd. */
   readonly total: number;
-  /** Parts of bucket b that go to endpoint b, in 0..total. */
+  /** Parts of bucket b that go to host b, in 0..total. */
   readonly share: Float64Array;
-  /** The endpoint that takes the rest of bucket b. */
-  readonly alias: readonly Endpoint[];
+  /** Index of the host that takes the rest of bucket b. */
+  readonly alias: Int32Array;
 }
 
-/** Builds the table over endpoints that all have weight > 0. */
-export function buildAliasTable(endpoints: readonly Endpoint[]): AliasTable {
-  const n = endpoints.length;
+/** Builds the table over hosts that all have weight > 0. */
+export function buildAliasTable(hosts: readonly Host[]): AliasTable {
+  const n = hosts.length;
   let g = 0;
-  for (const e of endpoints) g = gcd(g, e.weight);
+  for (const h of hosts) g = gcd(g, h.endpoint.weight);
   let total = 0;
   const scaled = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const w = (endpoints[i] as Endpoint).weight / g;
+    const w = (hosts[i] as Host).endpoint.weight / g;
     total += w;
     scaled[i] = w * n;
   }
   const share = new Float64Array(n);
-  const alias: Endpoint[] = endpoints.slice();
+  const alias = new Int32Array(n);
+  for (let i = 0; i < n; i++) alias[i] = i;
   // Two stacks in one array: small from the front, large from the back.
   const stack = new Int32Array(n);
   let small = 0;
@@ -47,7 +48,7 @@ export function buildAliasTable(endpoints: readonly Endpoint[]): AliasTable {
     const s = stack[--small] as number;
     const l = stack[large] as number;
     share[s] = scaled[s] as number;
-    alias[s] = endpoints[l] as Endpoint;
+    alias[s] = l;
     const rest = (scaled[l] as number) - (total - (scaled[s] as number));
     scaled[l] = rest;
     if (rest < total) {
@@ -60,6 +61,13 @@ export function buildAliasTable(endpoints: readonly Endpoint[]): AliasTable {
   for (let k = 0; k < small; k++) share[stack[k] as number] = total;
   for (let k = large; k < n; k++) share[stack[k] as number] = total;
   return { n, total, share, alias };
+}
+
+/** True when every host has the same weight (the weighted balancers then fall back to their plain versions). */
+export function equalWeights(hosts: readonly Host[]): boolean {
+  const w = hosts[0]?.endpoint.weight;
+  for (const h of hosts) if (h.endpoint.weight !== w) return false;
+  return true;
 }
 
 function gcd(a: number, b: number): number {

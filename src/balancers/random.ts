@@ -1,32 +1,52 @@
-import type { Balancer, BalancerContext, Picker } from "../balancer.js";
-import { EMPTY_PICKER, weighted } from "../balancer.js";
-import type { Endpoint } from "../endpoint.js";
-import type { Random } from "../random.js";
+import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
+import { SKIP_BOUND, slotsOf } from "../balancer.js";
+import type { EndpointTable } from "../upstream/table.js";
+import { PickerRandom } from "./picker-random.js";
 
-/** Picks uniformly at random. O(1) per pick. */
-export class RandomPicker implements Picker {
-  readonly endpoints: readonly Endpoint[];
-  private readonly random: Random;
-  private readonly n: number;
+/**
+ * Picks uniformly at random. O(1) per pick, from a picker-local generator
+ * (no allocation). With `skipEjected` a host marked down since the build is
+ * redrawn, which keeps the choice uniform over the eligible hosts.
+ */
+class RandomPicker implements Picker {
+  readonly hosts: readonly Host[];
+  readonly #slots: Int32Array;
+  readonly #table: EndpointTable;
+  readonly #n: number;
+  readonly #skip: boolean;
+  readonly #random: PickerRandom;
 
-  constructor(endpoints: readonly Endpoint[], random: Random) {
-    this.endpoints = endpoints;
-    this.random = random;
-    this.n = endpoints.length;
+  constructor(hosts: readonly Host[], context: BalancerContext) {
+    this.hosts = hosts;
+    this.#slots = slotsOf(hosts);
+    this.#table = context.table;
+    this.#n = hosts.length;
+    this.#skip = context.skipEjected;
+    this.#random = new PickerRandom(context.random);
   }
 
-  pick(): Endpoint | undefined {
-    return this.endpoints[Math.floor(this.random.next() * this.n)];
+  pick(): Host | undefined {
+    if (!this.#skip || this.#table.downCount === 0) return this.hosts[this.#random.below(this.#n)];
+    const down = this.#table.down;
+    for (let k = 0; k < SKIP_BOUND; k++) {
+      const i = this.#random.below(this.#n);
+      if (down[this.#slots[i] as number] === 0) return this.hosts[i];
+    }
+    return undefined;
   }
 }
 
-/** Uniform random over endpoints with weight > 0, ignoring weights (Envoy RANDOM). */
+/** Uniform random over the hosts, ignoring weights (Envoy RANDOM). */
 export function random(): Balancer {
   return {
     name: "random",
-    build(endpoints: readonly Endpoint[], context: BalancerContext): Picker {
-      const eligible = weighted(endpoints);
-      return eligible.length === 0 ? EMPTY_PICKER : new RandomPicker(eligible, context.random);
+    build(hosts: readonly Host[], context: BalancerContext): Picker {
+      return randomPicker(hosts, context);
     },
   };
+}
+
+/** A uniform random picker (weighted random's equal-weight case). */
+export function randomPicker(hosts: readonly Host[], context: BalancerContext): Picker {
+  return new RandomPicker(hosts, context);
 }

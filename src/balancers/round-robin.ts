@@ -1,40 +1,67 @@
-import type { Balancer, BalancerContext, Picker } from "../balancer.js";
-import { EMPTY_PICKER, weighted } from "../balancer.js";
-import type { Endpoint } from "../endpoint.js";
-import { randomInt } from "../random.js";
+import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
+import { SKIP_BOUND, slotsOf } from "../balancer.js";
+import type { EndpointTable } from "../upstream/table.js";
 
-/** Cycles through endpoints in order from a random start (Envoy round robin). O(1) per pick. */
-export class RoundRobinPicker implements Picker {
-  readonly endpoints: readonly Endpoint[];
-  private next: number;
-  private readonly n: number;
+/**
+ * Cycles through hosts in order from a random start (Envoy round robin).
+ * O(1) per pick. With `skipEjected` it steps past hosts marked down since
+ * the build: each eligible host still gets exactly one pick per cycle.
+ */
+class RoundRobinPicker implements Picker {
+  readonly hosts: readonly Host[];
+  readonly #slots: Int32Array;
+  readonly #table: EndpointTable;
+  readonly #n: number;
+  readonly #bound: number;
+  readonly #skip: boolean;
+  #next: number;
 
-  /** `start` is the index of the first endpoint picked. */
-  constructor(endpoints: readonly Endpoint[], start: number) {
-    this.endpoints = endpoints;
-    this.n = endpoints.length;
-    this.next = start % this.n;
+  constructor(hosts: readonly Host[], context: BalancerContext, start: number) {
+    this.hosts = hosts;
+    this.#slots = slotsOf(hosts);
+    this.#table = context.table;
+    this.#n = hosts.length;
+    this.#bound = Math.min(this.#n, SKIP_BOUND);
+    this.#skip = context.skipEjected;
+    this.#next = start % this.#n;
   }
 
-  pick(): Endpoint | undefined {
-    const e = this.endpoints[this.next];
-    if (++this.next === this.n) this.next = 0;
-    return e;
+  pick(): Host | undefined {
+    let i = this.#next;
+    const n = this.#n;
+    if (!this.#skip || this.#table.downCount === 0) {
+      this.#next = i + 1 === n ? 0 : i + 1;
+      return this.hosts[i];
+    }
+    const down = this.#table.down;
+    for (let k = 0; k < this.#bound; k++) {
+      const at = i;
+      if (++i === n) i = 0;
+      if (down[this.#slots[at] as number] === 0) {
+        this.#next = i;
+        return this.hosts[at];
+      }
+    }
+    this.#next = i;
+    return undefined;
   }
 }
 
 /**
- * Round robin: every endpoint with weight > 0 in turn, ignoring weights,
- * starting at a random position so a fleet of clients does not hit the same
- * endpoint first (as Envoy). KrakenD's and Kong's default.
+ * Round robin: every host in turn, ignoring weights, starting at a random
+ * position so a fleet of clients does not hit the same endpoint first (as
+ * Envoy). KrakenD's and Kong's default.
  */
 export function roundRobin(): Balancer {
   return {
     name: "round-robin",
-    build(endpoints: readonly Endpoint[], context: BalancerContext): Picker {
-      const eligible = weighted(endpoints);
-      if (eligible.length === 0) return EMPTY_PICKER;
-      return new RoundRobinPicker(eligible, randomInt(context.random, eligible.length));
+    build(hosts: readonly Host[], context: BalancerContext): Picker {
+      return roundRobinPicker(hosts, context, Math.floor(context.random.next() * hosts.length));
     },
   };
+}
+
+/** A round robin picker starting at host `start` (weighted round robin's equal-weight case). */
+export function roundRobinPicker(hosts: readonly Host[], context: BalancerContext, start: number): Picker {
+  return new RoundRobinPicker(hosts, context, start);
 }

@@ -1,54 +1,81 @@
-import type { Balancer, BalancerContext, Picker } from "../balancer.js";
-import { EMPTY_PICKER, weighted } from "../balancer.js";
-import type { Endpoint } from "../endpoint.js";
-import type { Random } from "../random.js";
-import { buildAliasTable } from "./alias-table.js";
-import { RandomPicker } from "./random.js";
+import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
+import { SKIP_BOUND, slotsOf } from "../balancer.js";
+import type { EndpointTable } from "../upstream/table.js";
+import { buildAliasTable, equalWeights } from "./alias-table.js";
+import { PickerRandom } from "./picker-random.js";
+import { randomPicker } from "./random.js";
 
 /**
- * Weighted random by the alias method: one random number picks a bucket
- * (integer part) and primary-or-alias (fractional part). O(1) per pick, O(n)
- * memory and build.
+ * Weighted random by the alias method: one draw picks a bucket, a second
+ * picks its primary or its alias. O(1) per pick, O(n) memory and build, no
+ * allocation (picker-local generator). With `skipEjected` a host marked down
+ * since the build is redrawn: the choice stays weight-proportional over the
+ * eligible hosts.
  */
-export class WeightedRandomPicker implements Picker {
-  readonly endpoints: readonly Endpoint[];
-  private readonly alias: readonly Endpoint[];
-  private readonly share: Float64Array;
-  private readonly total: number;
-  private readonly n: number;
-  private readonly random: Random;
+class WeightedRandomPicker implements Picker {
+  readonly hosts: readonly Host[];
+  readonly #slots: Int32Array;
+  readonly #alias: Int32Array;
+  /** Bucket b keeps its primary when a 31-bit draw is below threshold[b] = ⌊2^31 × share / total⌋. */
+  readonly #threshold: Int32Array;
+  readonly #n: number;
+  readonly #table: EndpointTable;
+  readonly #skip: boolean;
+  readonly #random: PickerRandom;
 
-  constructor(endpoints: readonly Endpoint[], random: Random) {
-    const table = buildAliasTable(endpoints);
-    this.endpoints = endpoints;
-    this.alias = table.alias;
-    this.share = table.share;
-    this.total = table.total;
-    this.n = table.n;
-    this.random = random;
+  constructor(hosts: readonly Host[], context: BalancerContext) {
+    const table = buildAliasTable(hosts);
+    this.hosts = hosts;
+    this.#slots = slotsOf(hosts);
+    this.#alias = table.alias;
+    this.#threshold = new Int32Array(table.n);
+    for (let b = 0; b < table.n; b++) {
+      const share = table.share[b] as number;
+      // A full bucket never goes to its alias: 2^31 - 1 is above every draw but the last.
+      this.#threshold[b] = share >= table.total ? 0x7fffffff : Math.floor((share / table.total) * TWO_31);
+    }
+    this.#n = table.n;
+    this.#table = context.table;
+    this.#skip = context.skipEjected;
+    this.#random = new PickerRandom(context.random);
   }
 
-  pick(): Endpoint | undefined {
-    const u = this.random.next() * this.n;
-    const b = Math.floor(u);
-    return (u - b) * this.total < (this.share[b] as number) ? this.endpoints[b] : this.alias[b];
+  pick(): Host | undefined {
+    if (!this.#skip || this.#table.downCount === 0) return this.hosts[this.#draw()];
+    const down = this.#table.down;
+    for (let k = 0; k < SKIP_BOUND; k++) {
+      const i = this.#draw();
+      if (down[this.#slots[i] as number] === 0) return this.hosts[i];
+    }
+    return undefined;
+  }
+
+  /**
+   * A bucket from one draw, its primary or its alias from a second, chosen
+   * without a branch (the choice is random, so a branch would be
+   * mispredicted half the time): mask = -1 when the draw is below the
+   * threshold, else 0.
+   */
+  #draw(): number {
+    const b = this.#random.below(this.#n);
+    const mask = (this.#random.next31() - (this.#threshold[b] as number)) >> 31;
+    return (b & mask) | ((this.#alias[b] as number) & ~mask);
   }
 }
 
+const TWO_31 = 2147483648;
+
 /**
- * Weighted random: each pick independently chooses endpoint i with
- * probability weight_i / Σweight (Envoy RANDOM with weights, RFC 2782's
- * weighted selection). Equal weights fall back to plain random.
+ * Weighted random: each pick independently chooses host i with probability
+ * weight_i / Σweight (Envoy RANDOM with weights, RFC 2782's weighted
+ * selection). Equal weights fall back to plain random.
  */
 export function weightedRandom(): Balancer {
   return {
     name: "weighted-random",
-    build(endpoints: readonly Endpoint[], context: BalancerContext): Picker {
-      const eligible = weighted(endpoints);
-      if (eligible.length === 0) return EMPTY_PICKER;
-      const w = eligible[0]?.weight;
-      if (eligible.every((e) => e.weight === w)) return new RandomPicker(eligible, context.random);
-      return new WeightedRandomPicker(eligible, context.random);
+    build(hosts: readonly Host[], context: BalancerContext): Picker {
+      if (equalWeights(hosts)) return randomPicker(hosts, context);
+      return new WeightedRandomPicker(hosts, context);
     },
   };
 }

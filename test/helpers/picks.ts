@@ -1,24 +1,94 @@
-import type { Endpoint, Picker } from "../../src/index.js";
+import type { BalancerContext, Endpoint, Host, Picker } from "../../src/index.js";
 import { endpoint } from "../../src/index.js";
 import { ManualClock, seededRandom } from "../../src/testing/index.js";
+import { EndpointTable } from "../../src/upstream/table.js";
 
-/** Endpoints 10.0.0.1:80, 10.0.0.2:80, ... with the given weights. */
+/**
+ * Endpoints 10.0.P.1:80, 10.0.P.2:80, ... (P the priority) with the given
+ * weights; past 255 endpoints the second octet counts on (10.1.P.0, ...), up
+ * to 65,535 endpoints.
+ */
 export function weightedEndpoints(weights: readonly number[], priority = 0): Endpoint[] {
-  return weights.map((weight, i) => endpoint({ host: `10.0.${priority}.${i + 1}`, port: 80, weight, priority }));
+  return weights.map((weight, i) =>
+    endpoint({ host: `10.${(i + 1) >> 8}.${priority}.${(i + 1) & 255}`, port: 80, weight, priority }),
+  );
 }
 
-/** A balancer context with a seeded random and a manual clock. */
-export function context(seed = 1) {
-  return { random: seededRandom(seed), clock: new ManualClock() };
+/** Hosts over `endpoints`, each in a slot of a fresh `EndpointTable`. */
+export function hostsOf(
+  endpoints: readonly Endpoint[],
+  table = new EndpointTable(),
+): { table: EndpointTable; hosts: Host[] } {
+  return { table, hosts: endpoints.map((e) => ({ endpoint: e, slot: table.allocate(e.weight, 0) })) };
 }
 
-/** `count` picks, as indexes into `endpoints` (-1 for an endpoint not in the list). */
+/** A balancer context with a seeded random, a manual clock and `table` (a fresh one by default). */
+export function context(seed = 1, table = new EndpointTable(), skipEjected = true): BalancerContext {
+  return { random: seededRandom(seed), clock: new ManualClock(), table, skipEjected };
+}
+
+/**
+ * What a balancer test needs: endpoints with `weights`, hosts in a table, and
+ * a seeded context over that table. Balancers only ever see hosts with
+ * weight > 0 (the upstream leaves the others out): `hosts` keeps only those,
+ * `endpoints` all of them, so indexes in `pickIndexes` refer to `endpoints`.
+ */
+export function fixture(weights: readonly number[], seed = 1, priority = 0) {
+  const endpoints = weightedEndpoints(weights, priority);
+  const { table, hosts } = hostsOf(endpoints);
+  return {
+    endpoints,
+    table,
+    hosts: hosts.filter((h) => h.endpoint.weight > 0),
+    context: context(seed, table),
+  };
+}
+
+/**
+ * Marks the hosts at `indexes` (into `hosts`) down in `table`, or up again
+ * with `down` false, as an ejection would: a picker built over the table sees
+ * it at its next pick, with no rebuild.
+ */
+export function setDown(table: EndpointTable, hosts: readonly Host[], indexes: readonly number[], down = true): void {
+  for (const i of indexes) markDown(table, (hosts[i] as Host).slot, down);
+}
+
+/**
+ * Marks a slot down or up the way the upstream does (an operator override,
+ * then `refreshDown`), so `table.down` and `table.downCount` agree.
+ */
+export function markDown(table: EndpointTable, slot: number, down: boolean): void {
+  table.override[slot] = down ? -1 : 0;
+  table.refreshDown(slot);
+}
+
+/** `count` picks, as indexes into `endpoints` (-1 for an endpoint not in the list, -2 for no pick). */
 export function pickIndexes(picker: Picker, endpoints: readonly Endpoint[], count: number): number[] {
   const index = new Map(endpoints.map((e, i) => [e.id, i]));
   const out: number[] = [];
   for (let k = 0; k < count; k++) {
-    const e = picker.pick();
-    out.push(e === undefined ? -2 : (index.get(e.id) ?? -1));
+    const h = picker.pick();
+    out.push(h === undefined ? -2 : (index.get(h.endpoint.id) ?? -1));
+  }
+  return out;
+}
+
+/**
+ * Picks until `count` picks returned a host (a skipping picker returns
+ * `undefined` when it gives up), as indexes into `endpoints`; throws after
+ * `limit` picks in all.
+ */
+export function definedPicks(
+  picker: Picker,
+  endpoints: readonly Endpoint[],
+  count: number,
+  limit = 100 * count + 100,
+): number[] {
+  const out: number[] = [];
+  for (let k = 0; out.length < count; k++) {
+    if (k >= limit) throw new Error(`only ${out.length} of ${count} picks returned a host in ${limit} tries`);
+    const [p] = pickIndexes(picker, endpoints, 1) as [number];
+    if (p !== -2) out.push(p);
   }
   return out;
 }

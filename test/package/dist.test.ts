@@ -297,7 +297,7 @@ import { createUpstream, NoEndpointsError, staticResolver, type Endpoint } from 
 import { seededRandom } from "switchyard/testing";
 const upstream = createUpstream({ name: "api", resolver: staticResolver(["10.0.0.1:80"]), random: seededRandom(1) });
 const picked: Endpoint = upstream.pick();
-const code: string = new NoEndpointsError("api", "none").code;
+const code: string = new NoEndpointsError("api", "empty").code;
 // @ts-expect-error weights are numbers: proves the types are real, not any
 staticResolver([{ host: "10.0.0.1", port: 80, weight: "heavy" }]);
 export { picked, code };

@@ -188,7 +188,7 @@ describe.skipIf(SKIP)("dnsmasq system test", () => {
       ]);
       expect(pickCounts(upstream, 300, (e) => e.host)).toEqual({ "a.svc.test": 100, "b.svc.test": 200 });
 
-      // Unchanged answers cause no event (shuffled answers: test/resolvers/dns-srv.test.ts).
+      // Unchanged answers cause no event (shuffled answers: test/resolvers/dns/srv.test.ts).
       let changes = 0;
       const count = () => changes++;
       upstream.on("endpoints", count);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sleep } from "../../src/index.js";
+import { sleep } from "../../src/clock.js";
 import { ManualClock, SeededRandom, seededRandom } from "../../src/testing/index.js";
 
 describe("ManualClock", () => {

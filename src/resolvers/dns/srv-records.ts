@@ -1,6 +1,6 @@
-import type { Endpoint } from "../endpoint.js";
-import { endpoint, MAX_WEIGHT, normalizeHost } from "../endpoint.js";
-import type { DroppedRecord } from "./dns-error.js";
+import type { Endpoint } from "../../endpoint.js";
+import { endpoint, MAX_WEIGHT, normalizeHost } from "../../endpoint.js";
+import type { DroppedRecord } from "./error.js";
 
 /** One SRV record as `node:dns` `resolveSrv()` returns it. */
 export interface SrvRecord {

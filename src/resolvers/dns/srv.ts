@@ -1,15 +1,15 @@
 import { isIP } from "node:net";
-import type { Endpoint } from "../endpoint.js";
-import { endpoint, MAX_WEIGHT } from "../endpoint.js";
-import { InvalidConfigError } from "../errors.js";
-import type { DnsFamily, ResolvedAddresses } from "./dns-common.js";
-import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./dns-common.js";
-import type { DroppedRecord } from "./dns-error.js";
-import { DnsError, dnsErrorFrom } from "./dns-error.js";
-import type { DnsAnswer, DnsResolverOptions } from "./dns-refresh.js";
-import { DnsResolverBase } from "./dns-refresh.js";
-import type { SrvTarget } from "./dns-srv-records.js";
-import { sortDropped, srvEndpoints, srvRecordText, srvTargets } from "./dns-srv-records.js";
+import type { Endpoint } from "../../endpoint.js";
+import { endpoint, MAX_WEIGHT } from "../../endpoint.js";
+import { InvalidConfigError } from "../../errors.js";
+import type { DnsFamily, ResolvedAddresses } from "./common.js";
+import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./common.js";
+import type { DroppedRecord } from "./error.js";
+import { DnsError, dnsErrorFrom } from "./error.js";
+import type { DnsAnswer, DnsResolverOptions } from "./refresh.js";
+import { DnsResolverBase } from "./refresh.js";
+import type { SrvTarget } from "./srv-records.js";
+import { sortDropped, srvEndpoints, srvRecordText, srvTargets } from "./srv-records.js";
 
 /** Options of `dnsSrvResolver()`. */
 export interface DnsSrvResolverOptions extends DnsResolverOptions {

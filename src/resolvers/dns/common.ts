@@ -1,9 +1,9 @@
 import type { Resolver as NodeDnsResolver } from "node:dns/promises";
 import { isIP } from "node:net";
-import { endpoint } from "../endpoint.js";
-import { InvalidConfigError } from "../errors.js";
-import type { DnsErrorContext } from "./dns-error.js";
-import { DnsError, dnsErrorFrom } from "./dns-error.js";
+import { endpoint } from "../../endpoint.js";
+import { InvalidConfigError } from "../../errors.js";
+import type { DnsErrorContext } from "./error.js";
+import { DnsError, dnsErrorFrom } from "./error.js";
 
 /** Address family to resolve: 4 (A), 6 (AAAA), or 0 (both, as `dns.lookup`). */
 export type DnsFamily = 0 | 4 | 6;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { DnsError, DnsHostResolverOptions } from "../../src/index.js";
-import { createUpstream, dnsHostResolver } from "../../src/index.js";
-import { ManualClock, seededRandom } from "../../src/testing/index.js";
-import { expectConfigErrors } from "../helpers/config-errors.js";
-import type { DnsZone } from "../helpers/dns-server.js";
-import { activeHandles, expectNoNewHandles, startDnsServer } from "../helpers/dns-server.js";
+import type { DnsError, DnsHostResolverOptions } from "../../../src/index.js";
+import { createUpstream, dnsHostResolver } from "../../../src/index.js";
+import { ManualClock, seededRandom } from "../../../src/testing/index.js";
+import { expectConfigErrors } from "../../helpers/config-errors.js";
+import type { DnsZone } from "../../helpers/dns-server.js";
+import { activeHandles, expectNoNewHandles, startDnsServer } from "../../helpers/dns-server.js";
 
 const ZONE: DnsZone = {
   a: { "api.host.test": ["10.0.0.2", "10.0.0.1"], "v4.host.test": ["10.0.1.1"] },

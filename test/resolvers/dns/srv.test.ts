@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { DnsError, DnsSrvResolverOptions, Endpoint } from "../../src/index.js";
-import { createUpstream, DnsSrvResolver, dnsSrvResolver } from "../../src/index.js";
-import { ManualClock, seededRandom } from "../../src/testing/index.js";
-import { expectConfigErrors } from "../helpers/config-errors.js";
-import type { SrvAnswer, TestDnsServer } from "../helpers/dns-server.js";
-import { activeHandles, expectNoNewHandles, startDnsServer, until } from "../helpers/dns-server.js";
-import { pickCounts } from "../helpers/picks.js";
+import type { DnsError, DnsSrvResolverOptions, Endpoint } from "../../../src/index.js";
+import { createUpstream, DnsSrvResolver, dnsSrvResolver } from "../../../src/index.js";
+import { ManualClock, seededRandom } from "../../../src/testing/index.js";
+import { expectConfigErrors } from "../../helpers/config-errors.js";
+import type { SrvAnswer, TestDnsServer } from "../../helpers/dns-server.js";
+import { activeHandles, expectNoNewHandles, startDnsServer, until } from "../../helpers/dns-server.js";
+import { pickCounts } from "../../helpers/picks.js";
 
 const KRAKEND: SrvAnswer[] = [
   { target: "a.krakend.test", port: 8001, priority: 10, weight: 1 },

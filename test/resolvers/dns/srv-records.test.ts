@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SrvRecord } from "../../src/index.js";
-import { normalizeEndpoints, srvEndpoints, srvTargets } from "../../src/index.js";
+import { normalizeEndpoints } from "../../../src/resolver.js";
+import type { SrvRecord } from "../../../src/resolvers/dns/srv-records.js";
+import { srvEndpoints, srvTargets } from "../../../src/resolvers/dns/srv-records.js";
 
 const srv = (name: string, priority: number, weight: number, port = 80): SrvRecord => ({
   name,

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Clock, EndpointsChange } from "../src/index.js";
+import type { Clock, EndpointsChange } from "../../src/index.js";
 import {
   ClosedError,
   createUpstream,
@@ -11,9 +11,9 @@ import {
   StaticResolver,
   staticResolver,
   systemClock,
-} from "../src/index.js";
-import { ManualClock, ManualResolver, seededRandom } from "../src/testing/index.js";
-import { pickCounts } from "./helpers/picks.js";
+} from "../../src/index.js";
+import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
+import { pickCounts } from "../helpers/picks.js";
 
 function manual() {
   const resolver = new ManualResolver();
@@ -136,27 +136,29 @@ describe("Upstream", () => {
     expect(() => upstream.pick()).toThrow(expect.objectContaining({ code: "ERR_NO_ENDPOINTS", upstream: "api" }));
   });
 
-  it("setHealth() rebuilds: an unhealthy endpoint takes no traffic until healthy again", () => {
+  it("override() takes effect at once: a forced-down endpoint takes no traffic until the override is cleared", () => {
     const { resolver, upstream } = manual();
     resolver.push(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"]);
-    expect(upstream.setHealth("10.0.0.2:80", false)).toBe(true);
+    expect(upstream.override("10.0.0.2:80", "down")).toBe(true);
     expect(pickCounts(upstream, 300)).toEqual({ "10.0.0.1:80": 150, "10.0.0.3:80": 150 });
     expect(upstream.snapshot().weight).toEqual({ total: 300, available: 200, unavailable: 100 });
-    expect(upstream.setHealth("10.0.0.2:80", undefined)).toBe(true);
+    expect(upstream.snapshot().endpoints[1]).toMatchObject({ health: "UNHEALTHY", override: "down", ejections: [] });
+    expect(upstream.override("10.0.0.2:80", undefined)).toBe(true);
     expect(pickCounts(upstream, 300)).toEqual({ "10.0.0.1:80": 100, "10.0.0.2:80": 100, "10.0.0.3:80": 100 });
-    expect(upstream.setHealth("10.9.9.9:80", false)).toBe(false);
+    expect(upstream.snapshot().endpoints[1]).toMatchObject({ health: "HEALTHY", override: undefined });
+    expect(upstream.override("10.9.9.9:80", "down")).toBe(false);
   });
 
   it("panics rather than fail when every endpoint is unhealthy, unless the threshold is 0", () => {
     const resolver = new ManualResolver();
     const strict = createUpstream({ name: "strict", resolver, priority: { panicThreshold: 0 } });
     resolver.push(["10.0.0.1:80"]);
-    strict.setHealth("10.0.0.1:80", false);
+    strict.override("10.0.0.1:80", "down");
     expect(() => strict.pick()).toThrow(/every endpoint is unhealthy and the panic threshold is disabled/);
     const r2 = new ManualResolver();
     const up2 = createUpstream({ name: "lenient", resolver: r2 });
     r2.push(["10.0.0.1:80"]);
-    up2.setHealth("10.0.0.1:80", false);
+    up2.override("10.0.0.1:80", "down");
     expect(up2.pick().id).toBe("10.0.0.1:80");
     expect(up2.snapshot().levels).toEqual([{ priority: 0, total: 1, healthy: 0, load: 100, panic: true }]);
   });
@@ -169,12 +171,12 @@ describe("Upstream", () => {
       { host: "p1a", port: 80, priority: 1 },
     ]);
     expect(pickCounts(upstream, 100)).toEqual({ "p0a:80": 50, "p0b:80": 50 });
-    upstream.setHealth("p0a:80", false); // P0 50% healthy → 70 / 30
+    upstream.override("p0a:80", "down"); // P0 50% healthy → 70 / 30
     expect(upstream.snapshot().levels.map((l) => l.load)).toEqual([70, 30]);
     const c = pickCounts(upstream, 10_000);
     expect(Object.keys(c).sort()).toEqual(["p0b:80", "p1a:80"]);
     expect(Math.abs((c["p0b:80"] as number) - 7000)).toBeLessThanOrEqual(6); // PriorityPicker's bound
-    upstream.setHealth("p0a:80", true);
+    upstream.override("p0a:80", undefined);
     expect(pickCounts(upstream, 100)).toEqual({ "p0a:80": 50, "p0b:80": 50 });
   });
 

@@ -1,10 +1,10 @@
-import type { Endpoint } from "../endpoint.js";
-import { DEFAULT_WEIGHT, endpoint, MAX_WEIGHT } from "../endpoint.js";
-import { InvalidConfigError } from "../errors.js";
-import type { DnsFamily } from "./dns-common.js";
-import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./dns-common.js";
-import type { DnsAnswer, DnsResolverOptions } from "./dns-refresh.js";
-import { DnsResolverBase } from "./dns-refresh.js";
+import type { Endpoint } from "../../endpoint.js";
+import { DEFAULT_WEIGHT, endpoint, MAX_WEIGHT } from "../../endpoint.js";
+import { InvalidConfigError } from "../../errors.js";
+import type { DnsFamily } from "./common.js";
+import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./common.js";
+import type { DnsAnswer, DnsResolverOptions } from "./refresh.js";
+import { DnsResolverBase } from "./refresh.js";
 
 /** Options of `dnsHostResolver()`. */
 export interface DnsHostResolverOptions extends DnsResolverOptions {

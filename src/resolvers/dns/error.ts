@@ -1,4 +1,4 @@
-import { ResolverError } from "../errors.js";
+import { ResolverError } from "../../errors.js";
 
 /**
  * Stable codes of `DnsError`:

@@ -1,16 +1,16 @@
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
 import type { Options as RetryOptions } from "p-retry";
 import pRetry from "p-retry";
-import type { Clock, Timer } from "../clock.js";
-import { sleep, systemClock } from "../clock.js";
-import type { Endpoint } from "../endpoint.js";
-import { ClosedError, InvalidConfigError } from "../errors.js";
-import type { Random } from "../random.js";
-import { systemRandom } from "../random.js";
-import { Resolver } from "../resolver.js";
-import { checkInteger, checkInterval, checkNumber, parseServers } from "./dns-common.js";
-import type { DnsErrorContext, DroppedRecord } from "./dns-error.js";
-import { DnsError } from "./dns-error.js";
+import type { Clock, Timer } from "../../clock.js";
+import { sleep, systemClock } from "../../clock.js";
+import type { Endpoint } from "../../endpoint.js";
+import { ClosedError, InvalidConfigError } from "../../errors.js";
+import type { Random } from "../../random.js";
+import { systemRandom } from "../../random.js";
+import { Resolver } from "../../resolver.js";
+import { checkInteger, checkInterval, checkNumber, parseServers } from "./common.js";
+import type { DnsErrorContext, DroppedRecord } from "./error.js";
+import { DnsError } from "./error.js";
 
 /**
  * Options shared by `dnsSrvResolver()` and `dnsHostResolver()`: where to ask,

@@ -1,0 +1,241 @@
+import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
+import { EMPTY_PICKER } from "../balancer.js";
+import type { Clock } from "../clock.js";
+import type { Random } from "../random.js";
+import { computePriorityLoads } from "./priority-loads.js";
+import type { PriorityLevel, PriorityOptions } from "./priority-options.js";
+import { LevelBounds, PriorityPicker } from "./priority-picker.js";
+import type { EndpointTable } from "./table.js";
+
+/** One priority level: its hosts with weight > 0, counts, load, and the picker over it. */
+interface Level {
+  readonly priority: number;
+  readonly hosts: readonly Host[];
+  healthy: number;
+  picker: Picker;
+  /** Hosts in the picker. */
+  pickerSize: number;
+  /** Of those, how many are down now (the picker skips them). */
+  pickerDown: number;
+  /** Whether the picker was built in panic (over every host, skipping none). */
+  builtPanic: boolean;
+  /** A host that is up is missing from the picker, or too many in it are down. */
+  stale: boolean;
+}
+
+/**
+ * The upstream's priority levels (Envoy's priority set): groups hosts with
+ * weight > 0 by priority, keeps each level's healthy count, computes loads
+ * and panic (`computePriorityLoads`), and keeps one picker per level plus a
+ * `PriorityPicker` over them. The picker to use is `picker`.
+ *
+ * Eligibility flips cost O(levels): the level's healthy count moves, loads
+ * and panic are recomputed and written into the shared bounds in place, and
+ * the level's picker skips a host that went down at pick time. A level's
+ * picker is rebuilt only when its panic state changes (at once: a picker
+ * built in panic does not skip), when a host that came back up is not in it,
+ * or when over half of it is down (both deferred: `stale`, then `flush()`).
+ */
+export class PriorityPlanner {
+  /** The picker to use now: one level's picker, the priority picker over several, or the empty picker. */
+  picker: Picker = EMPTY_PICKER;
+  #levels: Level[] = [];
+  #load = new Int32Array(0);
+  #panic = new Uint8Array(0);
+  #total = new Int32Array(0);
+  #healthy = new Int32Array(0);
+  #bounds: LevelBounds;
+  #priorityPicker: PriorityPicker | undefined;
+  #started = false;
+  readonly #balancer: Balancer;
+  readonly #table: EndpointTable;
+  readonly #random: Random;
+  readonly #clock: Clock;
+  readonly #options: Required<PriorityOptions>;
+
+  constructor(
+    balancer: Balancer,
+    table: EndpointTable,
+    random: Random,
+    clock: Clock,
+    options: Required<PriorityOptions>,
+  ) {
+    this.#balancer = balancer;
+    this.#table = table;
+    this.#random = random;
+    this.#clock = clock;
+    this.#options = options;
+    this.#bounds = new LevelBounds(0);
+  }
+
+  /** True when some level's picker awaits a deferred rebuild. */
+  get stale(): boolean {
+    for (const level of this.#levels) if (level.stale) return true;
+    return false;
+  }
+
+  /** Regroups every host into levels and rebuilds every level's picker (after a change of the endpoint set). */
+  rebuild(hosts: readonly Host[]): void {
+    const table = this.#table;
+    const byPriority = new Map<number, Host[]>();
+    for (const h of hosts) {
+      table.level[h.slot] = -1;
+      table.inPicker[h.slot] = 0;
+      if (h.endpoint.weight === 0) continue;
+      const group = byPriority.get(h.endpoint.priority);
+      if (group) group.push(h);
+      else byPriority.set(h.endpoint.priority, [h]);
+    }
+    const priorities = [...byPriority.keys()].sort((a, b) => a - b);
+    const n = priorities.length;
+    this.#levels = priorities.map((priority, i) => {
+      const group = byPriority.get(priority) as Host[];
+      let healthy = 0;
+      for (const h of group) {
+        table.level[h.slot] = i;
+        if (table.down[h.slot] === 0) healthy++;
+      }
+      return {
+        priority,
+        hosts: group,
+        healthy,
+        picker: EMPTY_PICKER,
+        pickerSize: 0,
+        pickerDown: 0,
+        builtPanic: false,
+        stale: true,
+      };
+    });
+    this.#load = new Int32Array(n);
+    this.#panic = new Uint8Array(n);
+    this.#total = new Int32Array(n);
+    this.#healthy = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.#total[i] = (this.#levels[i] as Level).hosts.length;
+    this.#bounds = new LevelBounds(n);
+    this.#started = false;
+    this.#recompute(false);
+    for (let i = 0; i < n; i++) this.#buildLevel(i, false);
+    this.#priorityPicker = undefined;
+    this.#choosePicker();
+  }
+
+  /**
+   * The slot's `down` flag changed: updates its level's counts, loads and
+   * panic in O(levels), rebuilding a level's picker at once only when its
+   * panic state changed. Returns true when a deferred rebuild is now due.
+   */
+  flip(slot: number, down: boolean): boolean {
+    const table = this.#table;
+    const i = table.level[slot] as number;
+    if (i < 0) return false;
+    const level = this.#levels[i] as Level;
+    const inPicker = table.inPicker[slot] === 1;
+    if (down) {
+      level.healthy--;
+      if (inPicker && !level.builtPanic && ++level.pickerDown * 2 > level.pickerSize) level.stale = true;
+    } else {
+      level.healthy++;
+      if (!inPicker) level.stale = true;
+      else if (!level.builtPanic) level.pickerDown--;
+    }
+    this.#recompute(true);
+    this.#choosePicker();
+    return level.stale;
+  }
+
+  /**
+   * Rebuilds the levels whose pickers are stale. With `compact`, also every
+   * level whose picker holds a host that is down, now built over the
+   * eligible hosts only (a picker gave up skipping). Returns true when a
+   * picker was rebuilt.
+   */
+  flush(compact = false): boolean {
+    let rebuilt = false;
+    for (let i = 0; i < this.#levels.length; i++) {
+      const level = this.#levels[i] as Level;
+      if (level.stale || (compact && level.pickerDown > 0)) {
+        this.#buildLevel(i, compact);
+        rebuilt = true;
+      }
+    }
+    if (rebuilt) this.#choosePicker();
+    return rebuilt;
+  }
+
+  /** Each level's figures, lowest priority first. */
+  levels(): PriorityLevel[] {
+    return this.#levels.map((level, i) => ({
+      priority: level.priority,
+      total: level.hosts.length,
+      healthy: level.healthy,
+      load: this.#load[i] as number,
+      panic: this.#panic[i] === 1,
+    }));
+  }
+
+  /** Recomputes loads and panic; with `rebuildPanicChanges`, rebuilds a level whose panic state changed. */
+  #recompute(rebuildPanicChanges: boolean): void {
+    const n = this.#levels.length;
+    for (let i = 0; i < n; i++) this.#healthy[i] = (this.#levels[i] as Level).healthy;
+    computePriorityLoads(this.#total, this.#healthy, this.#options, this.#load, this.#panic);
+    this.#bounds.set(this.#load);
+    if (!rebuildPanicChanges) return;
+    for (let i = 0; i < n; i++) {
+      if ((this.#panic[i] === 1) !== (this.#levels[i] as Level).builtPanic) this.#buildLevel(i, false);
+    }
+  }
+
+  /**
+   * Builds level i's picker: in panic over every host, skipping none;
+   * otherwise skipping hosts that go down, and over every host while at most
+   * a quarter are down (a host that comes back is then picked at once), or
+   * over the eligible ones only.
+   */
+  #buildLevel(i: number, compact: boolean): void {
+    const table = this.#table;
+    const level = this.#levels[i] as Level;
+    const panic = this.#panic[i] === 1;
+    const down = level.hosts.length - level.healthy;
+    let chosen = level.hosts;
+    if (!panic && down > 0 && (compact || down * 4 > level.hosts.length)) {
+      chosen = level.hosts.filter((h) => table.down[h.slot] === 0);
+    }
+    for (const h of level.hosts) table.inPicker[h.slot] = 0;
+    for (const h of chosen) table.inPicker[h.slot] = 1;
+    const context: BalancerContext = { random: this.#random, clock: this.#clock, table, skipEjected: !panic };
+    level.picker = chosen.length === 0 ? EMPTY_PICKER : this.#balancer.build(chosen, context);
+    level.pickerSize = chosen.length;
+    level.pickerDown = panic ? 0 : chosen.length - (chosen === level.hosts ? level.healthy : chosen.length);
+    level.builtPanic = panic;
+    level.stale = false;
+    this.#priorityPicker = undefined;
+  }
+
+  /** Sets `picker`: the only loaded level's picker, or a priority picker over all levels. */
+  #choosePicker(): void {
+    let loaded = 0;
+    let only = -1;
+    for (let i = 0; i < this.#levels.length; i++) {
+      if ((this.#load[i] as number) > 0) {
+        loaded++;
+        only = i;
+      }
+    }
+    if (loaded === 0) {
+      this.picker = EMPTY_PICKER;
+    } else if (loaded === 1) {
+      this.picker = (this.#levels[only] as Level).picker;
+    } else {
+      if (this.#priorityPicker === undefined) {
+        // The sequence starts at random once per regrouping; it carries on across level rebuilds.
+        if (!this.#started) this.#bounds.start(this.#random);
+        this.#started = true;
+        this.#priorityPicker = new PriorityPicker(
+          this.#levels.map((l) => l.picker),
+          this.#bounds,
+        );
+      }
+      this.picker = this.#priorityPicker;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { Host, PickContext, Picker } from "../balancer.js";
+import type { Random } from "../random.js";
+
+/** ⌊2^30 / φ⌋: the level sequence's step; its multiples mod 2^30 are the most evenly spread of any step. */
+const GOLDEN_30 = 663608942;
+const MASK_30 = 0x3fffffff;
+const ONE = 1073741824; // 2^30: all traffic
+
+/**
+ * The state priority pickers of one upstream share: the low-discrepancy
+ * sequence's position and each level's cumulative load bound, both in
+ * typed arrays (integer state, no boxed doubles), updated in place when
+ * level loads change so no picker needs rebuilding for it.
+ */
+export class LevelBounds {
+  /** The sequence's position, in [0, 2^30). */
+  readonly position = new Int32Array(1);
+  /** bounds[i]: cumulative load of levels 0..i, in units of 2^-30 of all traffic (at most 2^30). */
+  readonly bounds: Int32Array;
+
+  constructor(levels: number) {
+    this.bounds = new Int32Array(levels);
+  }
+
+  /** Starts the sequence at a random position (once the first priority picker over these levels is made). */
+  start(random: Random): void {
+    this.position[0] = Math.floor(random.next() * ONE) & MASK_30;
+  }
+
+  /** Sets the bounds from whole-percent loads (summing to 100, or all 0). */
+  set(loads: ArrayLike<number>): void {
+    let sum = 0;
+    for (let i = 0; i < this.bounds.length; i++) {
+      sum += loads[i] as number;
+      this.bounds[i] = Math.round((sum * ONE) / 100);
+    }
+  }
+}
+
+/**
+ * Chooses a priority level by its load, then asks that level's picker. The
+ * level comes from a low-discrepancy sequence (x += 2^30/φ mod 2^30, from a
+ * random start) rather than a random draw per pick: a level's count drifts
+ * from k × its load like log k, where random choice drifts like √k. Spill
+ * traffic is spread evenly instead of in random clumps, and a pick costs no
+ * random draw. The random start keeps a fleet of clients out of step.
+ */
+export class PriorityPicker implements Picker {
+  readonly #pickers: readonly Picker[];
+  readonly #position: Int32Array;
+  readonly #bounds: Int32Array;
+  readonly #last: number;
+
+  /** One picker per level, lowest priority first; `bounds` holds their loads. */
+  constructor(pickers: readonly Picker[], bounds: LevelBounds) {
+    this.#pickers = pickers;
+    this.#position = bounds.position;
+    this.#bounds = bounds.bounds;
+    this.#last = pickers.length - 1;
+  }
+
+  /** Every level's hosts, lowest priority first. */
+  get hosts(): readonly Host[] {
+    return this.#pickers.flatMap((p) => p.hosts);
+  }
+
+  /** Chooses the level, then passes `context` (e.g. a hash key) to that level's picker. */
+  pick(context?: PickContext): Host | undefined {
+    const position = this.#position;
+    const x = ((position[0] as number) + GOLDEN_30) & MASK_30;
+    position[0] = x;
+    const bounds = this.#bounds;
+    // The level is the number of bounds at or below x, counted without a
+    // branch: the sequence makes each comparison's outcome look random to
+    // the branch predictor. (bound - 1 - x) >> 31 is -1 when x >= bound (all int32).
+    let i = 0;
+    for (let j = 0; j < this.#last; j++) i -= ((bounds[j] as number) - 1 - x) >> 31;
+    return (this.#pickers[i] as Picker).pick(context);
+  }
+}

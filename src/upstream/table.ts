@@ -1,0 +1,139 @@
+/**
+ * The upstream's live per-endpoint state (read-only to balancers, load
+ * metrics and plug-ins: plug-ins change eligibility through
+ * `PluginContext.eject()`), one row (a *slot*) per endpoint,
+ * kept in typed-array columns: pickers, load metrics and plug-ins read them
+ * at pick time without a rebuild, and a store of a double into a
+ * `Float64Array` allocates nothing (a double in an object field allocates a
+ * box per store on V8).
+ *
+ * A slot is stable while its endpoint stays in the set. When the endpoint
+ * leaves, the slot's `generation` is bumped before the slot is reused, so an
+ * attempt or report that still names the old endpoint is dropped rather than
+ * landing on a newcomer's counters.
+ *
+ * Columns are replaced (never resized in place) when the table grows: read
+ * them through the table (`table.inFlight[slot]`) at pick time, never keep a
+ * column across calls.
+ */
+export class EndpointTable {
+  /** Rows allocated; slots are 0..capacity-1. */
+  capacity = 0;
+  /** How many slots are down now: pickers skip their `down` test while it is 0. */
+  downCount = 0;
+  /** Bumped each time a slot is freed; attempts remember it and are dropped when it moved on. */
+  generation = new Uint32Array(0);
+  /** Attempts begun (`Upstream.begin()`) and not yet ended. */
+  inFlight = new Int32Array(0);
+  /** Ejection reason bits: bit i set by plug-in i (see `Upstream.snapshot()` for the names). */
+  ejection = new Uint32Array(0);
+  /** Operator override: 1 forced up, -1 forced down, 0 none (`Upstream.override()`). */
+  override = new Int8Array(0);
+  /** 1 when the slot may not take traffic outside panic: forced down, or an ejection reason without a forced up. Pickers test it. */
+  down = new Uint8Array(0);
+  /** The endpoint's weight, for slow start to ramp (today's balancers weigh by `endpoint.weight`). */
+  effectiveWeight = new Float64Array(0);
+  /** Clock time the endpoint joined or last became eligible again: where slow start's warm-up begins. */
+  warmupStart = new Float64Array(0);
+  /** Load-metric state: the metric's estimate (e.g. a Peak EWMA of latency, ms). */
+  loadEstimate = new Float64Array(0);
+  /** Load-metric state: clock time of the estimate's last update. */
+  loadStamp = new Float64Array(0);
+  /** Outcomes counted (ended attempts and reports; abandoned attempts are not outcomes). */
+  requests = new Float64Array(0);
+  /** Of those, failures (see `isFailure`). */
+  failures = new Float64Array(0);
+  /** Failures since the last success. */
+  consecutiveFailures = new Float64Array(0);
+  /** Latency of the last outcome, ms; NaN before the first. */
+  lastLatencyMs = new Float64Array(0);
+  /** Clock time the last outcome ended (its start + latency); NaN before the first. */
+  lastEndedAt = new Float64Array(0);
+  /** Attempts reclaimed as abandoned (begun and never ended within the attempt timeout). */
+  abandoned = new Float64Array(0);
+  /** The upstream's priority-level index of the slot, or -1 (weight 0, or free). @internal */
+  level = new Int32Array(0);
+  /** 1 when the slot is in its level's current picker. @internal */
+  inPicker = new Uint8Array(0);
+
+  #free: number[] = [];
+
+  /** Takes a free slot (growing the table when none is left) and resets its columns. @internal */
+  allocate(weight: number, now: number): number {
+    if (this.#free.length === 0) this.#grow();
+    const slot = this.#free.pop() as number;
+    this.inFlight[slot] = 0;
+    this.ejection[slot] = 0;
+    this.override[slot] = 0;
+    this.down[slot] = 0;
+    this.effectiveWeight[slot] = weight;
+    this.warmupStart[slot] = now;
+    this.loadEstimate[slot] = Number.NaN;
+    this.loadStamp[slot] = Number.NaN;
+    this.requests[slot] = 0;
+    this.failures[slot] = 0;
+    this.consecutiveFailures[slot] = 0;
+    this.lastLatencyMs[slot] = Number.NaN;
+    this.lastEndedAt[slot] = Number.NaN;
+    this.abandoned[slot] = 0;
+    this.level[slot] = -1;
+    this.inPicker[slot] = 0;
+    return slot;
+  }
+
+  /** Frees a slot: its generation moves on, so late attempts and reports about it are dropped. @internal */
+  release(slot: number): void {
+    if (this.down[slot] === 1) this.downCount--;
+    this.down[slot] = 0;
+    this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0;
+    this.level[slot] = -1;
+    this.inPicker[slot] = 0;
+    this.#free.push(slot);
+  }
+
+  /**
+   * Recomputes `down` from the override and the ejection bits; returns true
+   * when it changed. @internal
+   */
+  refreshDown(slot: number): boolean {
+    const o = this.override[slot] as number;
+    const down = o < 0 || (o === 0 && this.ejection[slot] !== 0) ? 1 : 0;
+    if (this.down[slot] === down) return false;
+    this.down[slot] = down;
+    this.downCount += down === 1 ? 1 : -1;
+    return true;
+  }
+
+  #grow(): void {
+    const old = this.capacity;
+    const capacity = old === 0 ? 16 : old * 2;
+    this.generation = grown(this.generation, capacity);
+    this.inFlight = grown(this.inFlight, capacity);
+    this.ejection = grown(this.ejection, capacity);
+    this.override = grown(this.override, capacity);
+    this.down = grown(this.down, capacity);
+    this.effectiveWeight = grown(this.effectiveWeight, capacity);
+    this.warmupStart = grown(this.warmupStart, capacity);
+    this.loadEstimate = grown(this.loadEstimate, capacity);
+    this.loadStamp = grown(this.loadStamp, capacity);
+    this.requests = grown(this.requests, capacity);
+    this.failures = grown(this.failures, capacity);
+    this.consecutiveFailures = grown(this.consecutiveFailures, capacity);
+    this.lastLatencyMs = grown(this.lastLatencyMs, capacity);
+    this.lastEndedAt = grown(this.lastEndedAt, capacity);
+    this.abandoned = grown(this.abandoned, capacity);
+    this.level = grown(this.level, capacity);
+    this.inPicker = grown(this.inPicker, capacity);
+    // Lowest slots first out of the stack.
+    for (let s = capacity - 1; s >= old; s--) this.#free.push(s);
+    this.capacity = capacity;
+  }
+}
+
+type Column = Uint32Array | Int32Array | Int8Array | Uint8Array | Float64Array;
+
+function grown<T extends Column>(column: T, capacity: number): T {
+  const next = new (column.constructor as new (n: number) => T)(capacity);
+  next.set(column);
+  return next;
+}

@@ -1,0 +1,710 @@
+import { EventEmitter } from "eventemitter3";
+import type { Balancer, Host, PickContext, Picker } from "../balancer.js";
+import { EMPTY_PICKER } from "../balancer.js";
+import type { LoadMetric } from "../balancers/load-metric.js";
+import { weightedRoundRobin } from "../balancers/weighted-round-robin.js";
+import type { Clock, Timer } from "../clock.js";
+import { systemClock } from "../clock.js";
+import type { Endpoint } from "../endpoint.js";
+import { sameEndpoint } from "../endpoint.js";
+import type { EndpointFilter } from "../endpoint-filter.js";
+import { endpointMatcher } from "../endpoint-filter.js";
+import type { NoEndpointsReason } from "../errors.js";
+import { AbortError, ClosedError, InvalidConfigError, NoEndpointsError, ReadyTimeoutError } from "../errors.js";
+import type { Outcome } from "../outcome.js";
+import type { Random } from "../random.js";
+import { systemRandom } from "../random.js";
+import type { Resolver } from "../resolver.js";
+import { AttemptTable } from "./attempts.js";
+import { UpstreamHost } from "./host.js";
+import { PriorityPlanner } from "./planner.js";
+import type { PluginContext, UpstreamPlugin } from "./plugin.js";
+import type { PriorityOptions } from "./priority-options.js";
+import { priorityOptions } from "./priority-options.js";
+import type { EndpointOverride, EndpointSnapshot, EndpointStats, UpstreamSnapshot } from "./snapshot.js";
+import { EndpointTable } from "./table.js";
+
+/** Options of `createUpstream()`. */
+export interface UpstreamOptions {
+  /** The service name (Kong upstream name, Envoy cluster name). */
+  name: string;
+  /** Where endpoints come from. The upstream starts it, and closes it on `close()`. */
+  resolver: Resolver;
+  /** How to choose within a priority level. Default `weightedRoundRobin()`. */
+  balancer?: Balancer;
+  /** Priority-level spill and panic threshold (Envoy defaults: 1.4 and 50%). */
+  priority?: PriorityOptions;
+  /** Keep only matching endpoints (a service version, a zone) before balancing. */
+  filter?: EndpointFilter;
+  /** Health plug-ins (health checks, outlier detection, breakers, limits), in order. At most 32. */
+  plugins?: readonly UpstreamPlugin[];
+  /**
+   * An attempt not ended this long after `begin()` is reclaimed as
+   * `abandoned`: its in-flight count is released, it has no health effect,
+   * and the `abandoned` event fires. Default 60,000 ms; `Infinity` disables.
+   */
+  attemptTimeoutMs?: number;
+  /**
+   * How long picker rebuilds that eligibility changes call for are held, so a
+   * burst of changes costs one rebuild. Ejections take effect at once
+   * regardless (pickers skip ejected endpoints); this delays only an
+   * endpoint's return when it was left out of the current picker. Default 0
+   * (the next timer turn).
+   */
+  rebuildDelayMs?: number;
+  /** Default timeout of `ready()`, ms. Default 10,000. */
+  readyTimeoutMs?: number;
+  /** Time source. Default the system clock. */
+  clock?: Clock;
+  /** Randomness source. Default `Math.random`. */
+  random?: Random;
+}
+
+/** What changed in an update of the upstream's endpoint set. */
+export interface EndpointsChange {
+  /** The whole set now in force (after the filter). */
+  readonly endpoints: readonly Endpoint[];
+  /** Endpoints that joined. */
+  readonly added: readonly Endpoint[];
+  /** Endpoints that left (their state is dropped). */
+  readonly removed: readonly Endpoint[];
+  /** Endpoints whose fields other than the id changed: weight, priority, tags... (their state is kept). */
+  readonly updated: readonly Endpoint[];
+}
+
+/** Typed events of an `Upstream`. */
+export interface UpstreamEvents {
+  /** The endpoint set changed. Not emitted for a re-announcement of the same set. */
+  endpoints: (change: EndpointsChange) => void;
+  /** A new picker was swapped in (after a set change, or a rebuild that eligibility changes called for). */
+  picker: (picker: Picker) => void;
+  /** The resolver failed; the last good set stays in force. */
+  resolverError: (error: Error) => void;
+  /** An attempt was reclaimed after `attemptTimeoutMs` without `end()`. */
+  abandoned: (endpoint: Endpoint, ageMs: number) => void;
+  /** `close()` finished. */
+  close: () => void;
+}
+
+/** Picks tried in `begin()` before it gives up with `NoEndpointsError("overloaded")`. */
+const ADMISSION_TRIES = 4;
+/** Picks tried to honour `PickContext.avoid`. */
+const AVOID_TRIES = 8;
+const ABANDONED: Outcome = Object.freeze({ failure: "abandoned" });
+
+/**
+ * One service and its endpoints (Kong upstream, Envoy cluster): owns a
+ * resolver, a balancer, health plug-ins and the live endpoint table, and
+ * swaps in a new picker whenever the set changes. A resolver error never
+ * removes endpoints.
+ *
+ * Two ways to use it: `pick()` then `report()` for simple use, or the
+ * attempt lifecycle `begin()` → token → `end(token, outcome)`, which counts
+ * requests in flight (for load-aware balancers), admits through plug-ins
+ * (breakers, concurrency limits) and times the attempt.
+ *
+ * @example
+ * const api = createUpstream({ name: "api", resolver: staticResolver(["http://10.0.0.1:8080"]) });
+ * await api.ready();
+ * const attempt = api.begin();
+ * const target = api.endpointOf(attempt); // fetch(`${target.scheme}://${target.id}/...`)
+ * api.end(attempt, { status: 200 });
+ */
+export class Upstream extends EventEmitter<UpstreamEvents> {
+  /** The service name. */
+  readonly name: string;
+  /** The balancer used within each priority level. */
+  readonly balancer: Balancer;
+  readonly #resolver: Resolver;
+  readonly #clock: Clock;
+  readonly #accept: ((endpoint: Endpoint) => boolean) | undefined;
+  readonly #readyTimeoutMs: number;
+  readonly #attemptTimeoutMs: number;
+  readonly #rebuildDelayMs: number;
+  readonly #table = new EndpointTable();
+  readonly #attempts = new AttemptTable();
+  readonly #planner: PriorityPlanner;
+  readonly #plugins: readonly UpstreamPlugin[];
+  readonly #admitters: readonly UpstreamPlugin[];
+  readonly #observers: readonly UpstreamPlugin[];
+  readonly #metric: LoadMetric | undefined;
+  readonly #byId = new Map<string, UpstreamHost>();
+  #bySlot: (UpstreamHost | undefined)[] = [];
+  #hosts: UpstreamHost[] = [];
+  #picker: Picker = EMPTY_PICKER;
+  // The current picker's pick, called with .call(): one call site in every
+  // upstream of the process sees many picker classes, and a property lookup
+  // there would go megamorphic; a call through a known function does not.
+  #pickFn: Picker["pick"] = EMPTY_PICKER.pick;
+  #round = 0;
+  #resolved = false;
+  #lastError: Error | undefined;
+  #closed = false;
+  #abandoned = 0;
+  #reaper: Timer | undefined;
+  #flushTimer: Timer | undefined;
+  // Attempt time: read once per synchronous run (until microtasks drain) on a clock with `turnTime`.
+  readonly #time = new Float64Array(1);
+  readonly #turnTime: boolean;
+  #timeValid = false;
+  readonly #invalidateTime = () => {
+    this.#timeValid = false;
+  };
+  readonly #waiters = new Set<{ resolve: () => void; reject: (e: unknown) => void }>();
+
+  constructor(options: UpstreamOptions) {
+    super();
+    if (typeof options?.name !== "string" || options.name === "") {
+      throw new InvalidConfigError("name", "an upstream needs a non-empty name");
+    }
+    if (options.resolver === undefined || typeof options.resolver.start !== "function") {
+      throw new InvalidConfigError("resolver", "an upstream needs a resolver");
+    }
+    const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+    if (!(readyTimeoutMs >= 0)) throw new InvalidConfigError("readyTimeoutMs", `must be >= 0, got ${readyTimeoutMs}`);
+    const attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
+    if (!(attemptTimeoutMs > 0)) {
+      throw new InvalidConfigError("attemptTimeoutMs", `must be > 0 (Infinity disables), got ${attemptTimeoutMs}`);
+    }
+    const rebuildDelayMs = options.rebuildDelayMs ?? 0;
+    if (!(rebuildDelayMs >= 0 && Number.isFinite(rebuildDelayMs))) {
+      throw new InvalidConfigError("rebuildDelayMs", `must be a finite number >= 0, got ${rebuildDelayMs}`);
+    }
+    const plugins = options.plugins ?? [];
+    checkPlugins(plugins);
+    this.name = options.name;
+    this.balancer = options.balancer ?? weightedRoundRobin();
+    this.#metric = this.balancer.metric;
+    this.#resolver = options.resolver;
+    this.#clock = options.clock ?? systemClock;
+    this.#turnTime = this.#clock.turnTime === true;
+    this.#planner = new PriorityPlanner(
+      this.balancer,
+      this.#table,
+      options.random ?? systemRandom,
+      this.#clock,
+      priorityOptions(options.priority),
+    );
+    this.#accept = options.filter === undefined ? undefined : endpointMatcher(options.filter);
+    this.#readyTimeoutMs = readyTimeoutMs;
+    this.#attemptTimeoutMs = attemptTimeoutMs;
+    this.#rebuildDelayMs = rebuildDelayMs;
+    this.#plugins = plugins;
+    this.#admitters = plugins.filter((p) => p.admit !== undefined);
+    this.#observers = plugins.filter((p) => p.onOutcome !== undefined);
+    plugins.forEach((plugin, i) => {
+      plugin.attach(this.#pluginContext(i, options.random ?? systemRandom));
+    });
+    this.#resolver.on("endpoints", this.#onEndpoints, this);
+    this.#resolver.on("error", this.#onResolverError, this);
+    this.#resolver.on("resolved", this.#onResolved, this);
+    const known = this.#resolver.endpoints;
+    if (known !== undefined) this.#onEndpoints(known);
+    this.#resolver.start();
+  }
+
+  /** The endpoints in force (after the filter), sorted by id. */
+  get endpoints(): readonly Endpoint[] {
+    return this.#hosts.map((h) => h.endpoint);
+  }
+
+  /** The current picker. Replaced, never rebuilt in place, when the set changes. */
+  get picker(): Picker {
+    return this.#picker;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Chooses an endpoint for one attempt. Synchronous and allocation-free.
+   * With `context.avoid`, another endpoint is chosen when there is one.
+   *
+   * @throws NoEndpointsError when nothing is eligible (`error.reason` says why).
+   * @throws ClosedError after `close()`.
+   */
+  pick(context?: PickContext): Endpoint {
+    const host = this.#pickFn.call(this.#picker, context);
+    if (host !== undefined && (context === undefined || context.avoid === undefined)) return host.endpoint;
+    const chosen = this.#choose(host, context);
+    if (chosen === undefined) throw this.#noEndpoints();
+    return chosen.endpoint;
+  }
+
+  /** Like `pick()`, but returns `undefined` instead of throwing. */
+  tryPick(context?: PickContext): Endpoint | undefined {
+    return this.#choose(this.#pickFn.call(this.#picker, context), context)?.endpoint;
+  }
+
+  /**
+   * Begins an attempt: picks an endpoint, asks every plug-in with `admit` to
+   * admit it (trying other endpoints a bounded number of times when one is
+   * refused), counts it in flight, notes its start time, and returns a
+   * token: a small integer for `endpointOf()` and `end()`. Allocation-free.
+   *
+   * @throws NoEndpointsError when nothing is eligible, or every endpoint
+   * tried was refused (`reason: "overloaded"`).
+   * @throws ClosedError after `close()`.
+   */
+  begin(context?: PickContext): number {
+    let host = this.#pickFn.call(this.#picker, context);
+    if (host === undefined || (context !== undefined && context.avoid !== undefined)) {
+      host = this.#choose(host, context);
+      if (host === undefined) throw this.#noEndpoints();
+    }
+    if (this.#admitters.length > 0) host = this.#admit(host, context);
+    const slot = host.slot;
+    const table = this.#table;
+    table.inFlight[slot] = (table.inFlight[slot] as number) + 1;
+    this.#refreshTime();
+    if (this.#reaper === undefined && this.#attemptTimeoutMs !== Number.POSITIVE_INFINITY) {
+      this.#reaper = this.#clock.setTimer(this.#reap, this.#attemptTimeoutMs);
+    }
+    return this.#attempts.begin(slot, table.generation[slot] as number, this.#time);
+  }
+
+  /** The endpoint of an open attempt, or `undefined` for a token that is ended, stale or not this upstream's. */
+  endpointOf(token: number): Endpoint | undefined {
+    const i = this.#attempts.indexOf(token);
+    if (i < 0) return undefined;
+    const slot = this.#attempts.slot[i] as number;
+    if (this.#table.generation[slot] !== this.#attempts.slotGeneration[i]) return undefined;
+    return this.#bySlot[slot]?.endpoint;
+  }
+
+  /**
+   * Ends an attempt with its outcome, once: the in-flight count drops, the
+   * counters, load metric and every plug-in see the outcome. The latency is
+   * `outcome.latencyMs`, or the time since `begin()`. Returns false, and
+   * changes nothing, for a token already ended, reclaimed, or not this
+   * upstream's; an attempt whose endpoint left the set is closed without
+   * touching the slot's new occupant.
+   */
+  end(token: number, outcome: Outcome): boolean {
+    const attempts = this.#attempts;
+    const i = attempts.indexOf(token);
+    if (i < 0) return false;
+    const slot = attempts.slot[i] as number;
+    const table = this.#table;
+    attempts.end(i);
+    if (table.generation[slot] !== attempts.slotGeneration[i]) return true;
+    table.inFlight[slot] = (table.inFlight[slot] as number) - 1;
+    if (outcome.latencyMs === undefined) {
+      this.#refreshTime();
+      table.lastLatencyMs[slot] = (this.#time[0] as number) - (attempts.start[i] as number);
+    } else {
+      table.lastLatencyMs[slot] = outcome.latencyMs;
+    }
+    table.lastEndedAt[slot] = (attempts.start[i] as number) + (table.lastLatencyMs[slot] as number);
+    this.#record(this.#bySlot[slot] as UpstreamHost, outcome, true);
+    return true;
+  }
+
+  /**
+   * Reports the outcome of an attempt made after `pick()` (no `begin()`):
+   * counters and plug-ins see it as they would from `end()`, and the load
+   * metric too when the outcome has a `latencyMs` (without one there is no
+   * latency to record: `lastLatencyMs` keeps the last known). Returns false
+   * for an endpoint no longer in the set.
+   */
+  report(endpoint: Endpoint, outcome: Outcome): boolean {
+    const host = this.#byId.get(endpoint.id);
+    if (host === undefined) return false;
+    const table = this.#table;
+    const timed = outcome.latencyMs !== undefined;
+    if (timed) {
+      table.lastLatencyMs[host.slot] = outcome.latencyMs as number;
+      this.#refreshTime();
+      table.lastEndedAt[host.slot] = this.#time[0] as number;
+    }
+    this.#record(host, outcome, timed);
+    return true;
+  }
+
+  /**
+   * An operator's override of an endpoint's eligibility, in force until
+   * cleared: `"down"` takes it out of traffic whatever the plug-ins say,
+   * `"up"` keeps it in traffic although plug-ins eject it, `undefined`
+   * clears the override and the plug-ins' reasons apply again. Takes effect
+   * at once. Unlike Kong's `PUT .../targets/{t}/healthy`, which sets the
+   * health checker's state until the next check changes it, an override is
+   * not undone by later checks. Returns false if no endpoint has that id.
+   */
+  override(id: string, state: EndpointOverride | undefined): boolean {
+    const host = this.#byId.get(id);
+    if (host === undefined) return false;
+    this.#table.override[host.slot] = state === "up" ? 1 : state === "down" ? -1 : 0;
+    if (this.#table.refreshDown(host.slot)) this.#flipped(host.slot);
+    if (this.#planner.flush()) this.#swapPicker();
+    return true;
+  }
+
+  /** A copy of the counters of the endpoint with this id, if present. */
+  stats(id: string): EndpointStats | undefined {
+    const host = this.#byId.get(id);
+    return host === undefined ? undefined : this.#stats(host.slot);
+  }
+
+  /** A point-in-time view: endpoints with health, ejections and counters; levels; weights; attempts; plug-ins. */
+  snapshot(): UpstreamSnapshot {
+    const table = this.#table;
+    let total = 0;
+    let available = 0;
+    let inFlight = 0;
+    const endpoints = this.#hosts.map((h): EndpointSnapshot => {
+      const slot = h.slot;
+      const weight = h.endpoint.weight;
+      const down = table.down[slot] === 1;
+      total += weight;
+      if (weight > 0 && !down) available += weight;
+      inFlight += table.inFlight[slot] as number;
+      const ejections: string[] = [];
+      const plugins: Record<string, unknown> = {};
+      this.#plugins.forEach((p, i) => {
+        if (((table.ejection[slot] as number) & (1 << i)) !== 0) ejections.push(p.name);
+        const section = p.describeEndpoint?.(h);
+        if (section !== undefined) plugins[p.name] = section;
+      });
+      const o = table.override[slot];
+      return {
+        endpoint: h.endpoint,
+        health: weight === 0 ? "DRAINED" : down ? "UNHEALTHY" : "HEALTHY",
+        ejections,
+        override: o === 1 ? "up" : o === -1 ? "down" : undefined,
+        ...this.#stats(slot),
+        plugins,
+      };
+    });
+    const plugins: Record<string, unknown> = {};
+    for (const p of this.#plugins) if (p.describe !== undefined) plugins[p.name] = p.describe();
+    return {
+      name: this.name,
+      balancer: this.balancer.name,
+      resolver: this.#resolver.name,
+      resolved: this.#resolved,
+      lastResolverError: this.#lastError,
+      endpoints,
+      levels: this.#planner.levels(),
+      weight: { total, available, unavailable: total - available },
+      attempts: { inFlight, abandoned: this.#abandoned },
+      plugins,
+    };
+  }
+
+  /**
+   * Resolves once the resolver has produced a first good set. Rejects with the
+   * resolver's error if its first resolution fails, with `ReadyTimeoutError`
+   * after `timeoutMs` (default: the upstream's `readyTimeoutMs`), with
+   * `ClosedError` if the upstream closes, or with the signal's reason.
+   */
+  ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(`upstream "${this.name}"`));
+    if (this.#resolved) return Promise.resolve();
+    if (this.#lastError !== undefined) return Promise.reject(this.#lastError);
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const timeoutMs = options.timeoutMs ?? this.#readyTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      let timer: Timer | undefined;
+      const done = () => {
+        timer?.cancel();
+        signal?.removeEventListener("abort", onAbort);
+        this.#waiters.delete(waiter);
+      };
+      const waiter = {
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (e: unknown) => {
+          done();
+          reject(e);
+        },
+      };
+      const onAbort = () => waiter.reject(abortReason(signal as AbortSignal));
+      this.#waiters.add(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      timer = this.#clock.setTimer(() => waiter.reject(new ReadyTimeoutError(this.name, timeoutMs)), timeoutMs);
+    });
+  }
+
+  /**
+   * Stops the resolver and the plug-ins, rejects pending `ready()` calls, and
+   * releases every timer: after it resolves the upstream holds no handle.
+   * Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#picker = EMPTY_PICKER;
+    this.#pickFn = EMPTY_PICKER.pick;
+    this.#reaper?.cancel();
+    this.#flushTimer?.cancel();
+    this.#resolver.off("endpoints", this.#onEndpoints, this);
+    this.#resolver.off("error", this.#onResolverError, this);
+    this.#resolver.off("resolved", this.#onResolved, this);
+    for (const w of [...this.#waiters]) w.reject(new ClosedError(`upstream "${this.name}"`));
+    await Promise.all([this.#resolver.close(), ...this.#plugins.map(async (p) => p.close?.())]);
+    this.emit("close");
+    this.removeAllListeners();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The picked host, or another when it is to be avoided, or after a rebuild when the picker gave up. */
+  #choose(host: Host | undefined, context?: PickContext) {
+    let chosen = host;
+    if (chosen === undefined) {
+      // The picker is empty, or gave up skipping ejected hosts: rebuild what is due, then try once more.
+      if (this.#closed || !this.#planner.flush(true)) return undefined;
+      this.#swapPicker();
+      chosen = this.#pickFn.call(this.#picker, context);
+      if (chosen === undefined) return undefined;
+    }
+    const avoid = context?.avoid;
+    if (avoid !== undefined && chosen.endpoint.id === avoid.id) {
+      for (let k = 0; k < AVOID_TRIES; k++) {
+        const other = this.#pickFn.call(this.#picker, context);
+        if (other !== undefined && other.endpoint.id !== avoid.id) return other;
+      }
+    }
+    return chosen;
+  }
+
+  /** Asks the admitting plug-ins; on a refusal, tries other endpoints (honouring `avoid`, rebuilding when due). */
+  #admit(first: Host, context: PickContext | undefined): Host {
+    let host: Host | undefined = first;
+    for (let k = 0; k < ADMISSION_TRIES && host !== undefined; k++) {
+      let admitted = true;
+      for (let p = 0; p < this.#admitters.length && admitted; p++) {
+        admitted = (this.#admitters[p] as UpstreamPlugin).admit?.(host, context) !== false;
+      }
+      if (admitted) return host;
+      host = this.#choose(this.#pickFn.call(this.#picker, context), context);
+    }
+    if (host === undefined) throw this.#noEndpoints();
+    throw new NoEndpointsError(this.name, "overloaded");
+  }
+
+  /**
+   * Counts an outcome (as `isFailure` reads it) and hands it to the plug-ins,
+   * and to the load metric when `timed` (its latency is in the table).
+   */
+  #record(host: Host, outcome: Outcome, timed: boolean): void {
+    const table = this.#table;
+    const slot = host.slot;
+    const failure = outcome.failure;
+    if (failure === "abandoned") {
+      table.abandoned[slot] = (table.abandoned[slot] as number) + 1;
+    } else {
+      table.requests[slot] = (table.requests[slot] as number) + 1;
+      if (failure === undefined ? outcome.status !== undefined && outcome.status >= 500 : failure !== "cancelled") {
+        table.failures[slot] = (table.failures[slot] as number) + 1;
+        table.consecutiveFailures[slot] = (table.consecutiveFailures[slot] as number) + 1;
+      } else if (failure !== "cancelled") {
+        table.consecutiveFailures[slot] = 0;
+      }
+      if (timed) this.#metric?.update?.(table, slot);
+    }
+    for (let p = 0; p < this.#observers.length; p++) (this.#observers[p] as UpstreamPlugin).onOutcome?.(host, outcome);
+  }
+
+  /** Reclaims attempts older than the attempt timeout, then waits for the oldest one left. */
+  readonly #reap = (): void => {
+    this.#reaper = undefined;
+    if (this.#closed) return;
+    const attempts = this.#attempts;
+    const table = this.#table;
+    const now = this.#clock.now();
+    const timeout = this.#attemptTimeoutMs;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < attempts.capacity; i++) {
+      if (attempts.open[i] === 0) continue;
+      const start = attempts.start[i] as number;
+      if (start + timeout > now) {
+        oldest = Math.min(oldest, start);
+        continue;
+      }
+      const slot = attempts.slot[i] as number;
+      attempts.end(i);
+      this.#abandoned++;
+      if (table.generation[slot] !== attempts.slotGeneration[i]) continue;
+      table.inFlight[slot] = (table.inFlight[slot] as number) - 1;
+      const host = this.#bySlot[slot] as UpstreamHost;
+      this.#record(host, ABANDONED, false);
+      this.emit("abandoned", host.endpoint, now - start);
+    }
+    if (attempts.live > 0 && !this.#closed) {
+      this.#reaper = this.#clock.setTimer(this.#reap, Math.max(0, oldest + timeout - now));
+    }
+  };
+
+  #stats(slot: number): EndpointStats {
+    const t = this.#table;
+    const latency = t.lastLatencyMs[slot] as number;
+    return {
+      requests: t.requests[slot] as number,
+      failures: t.failures[slot] as number,
+      consecutiveFailures: t.consecutiveFailures[slot] as number,
+      lastLatencyMs: Number.isNaN(latency) ? undefined : latency,
+      inFlight: t.inFlight[slot] as number,
+      abandoned: t.abandoned[slot] as number,
+    };
+  }
+
+  /** Reads the clock into `#time`: once per synchronous run on a `turnTime` clock, else every call. */
+  #refreshTime(): void {
+    if (this.#turnTime) {
+      if (this.#timeValid) return;
+      this.#timeValid = true;
+      queueMicrotask(this.#invalidateTime);
+    }
+    this.#time[0] = this.#clock.now();
+  }
+
+  /** A slot's `down` flag changed: O(levels) in the planner; a rebuild, if one is due, is held for `rebuildDelayMs`. */
+  #flipped(slot: number): void {
+    if (this.#table.down[slot] === 0) this.#table.warmupStart[slot] = this.#clock.now();
+    const due = this.#planner.flip(slot, this.#table.down[slot] === 1);
+    this.#swapPicker();
+    if (due && this.#flushTimer === undefined && !this.#closed) {
+      this.#flushTimer = this.#clock.setTimer(() => {
+        this.#flushTimer = undefined;
+        if (!this.#closed && this.#planner.flush()) this.#swapPicker();
+      }, this.#rebuildDelayMs);
+    }
+  }
+
+  #swapPicker(): void {
+    const picker = this.#planner.picker;
+    if (picker === this.#picker || this.#closed) return;
+    this.#picker = picker;
+    this.#pickFn = picker.pick;
+    this.emit("picker", picker);
+  }
+
+  #pluginContext(index: number, random: Random): PluginContext {
+    const bit = 1 << index;
+    const table = this.#table;
+    return {
+      upstream: this.name,
+      table,
+      clock: this.#clock,
+      random,
+      hosts: () => this.#hosts,
+      eject: (host, ejected) => {
+        if (this.#bySlot[host.slot] !== host) return false;
+        const before = table.ejection[host.slot] as number;
+        const after = ejected ? before | bit : before & ~bit;
+        if (after === before) return false;
+        table.ejection[host.slot] = after >>> 0;
+        if (table.refreshDown(host.slot)) this.#flipped(host.slot);
+        return true;
+      },
+      ejected: (host) => this.#bySlot[host.slot] === host && ((table.ejection[host.slot] as number) & bit) !== 0,
+    };
+  }
+
+  #onEndpoints(endpoints: readonly Endpoint[]): void {
+    if (this.#closed) return;
+    const round = ++this.#round;
+    const now = this.#clock.now();
+    const table = this.#table;
+    const added: UpstreamHost[] = [];
+    const updated: Endpoint[] = [];
+    const removed: UpstreamHost[] = [];
+    const hosts: UpstreamHost[] = [];
+    for (const e of endpoints) {
+      if (this.#accept !== undefined && !this.#accept(e)) continue;
+      let host = this.#byId.get(e.id);
+      if (host === undefined) {
+        host = new UpstreamHost(e, table.allocate(e.weight, now));
+        this.#byId.set(e.id, host);
+        this.#bySlot[host.slot] = host;
+        added.push(host);
+      } else if (!sameEndpoint(host.endpoint, e)) {
+        host.endpoint = e;
+        table.effectiveWeight[host.slot] = e.weight;
+        updated.push(e);
+      }
+      host.seen = round;
+      hosts.push(host);
+    }
+    if (hosts.length !== this.#byId.size) {
+      for (const [id, host] of this.#byId) {
+        if (host.seen !== round) {
+          this.#byId.delete(id);
+          removed.push(host);
+        }
+      }
+    }
+    const first = !this.#resolved;
+    this.#resolved = true;
+    if (first || added.length > 0 || updated.length > 0 || removed.length > 0) {
+      this.#hosts = hosts;
+      for (const host of removed) {
+        for (const p of this.#plugins) p.onLeave?.(host);
+        this.#bySlot[host.slot] = undefined;
+        table.release(host.slot);
+      }
+      for (const host of added) for (const p of this.#plugins) p.onJoin?.(host);
+      this.#planner.rebuild(hosts);
+      this.#swapPicker();
+      this.emit("endpoints", {
+        endpoints: this.endpoints,
+        added: added.map((h) => h.endpoint),
+        removed: removed.map((h) => h.endpoint),
+        updated,
+      });
+    }
+    if (first) for (const w of [...this.#waiters]) w.resolve();
+  }
+
+  /** Any successful resolution, changed or not, ends the last resolver error. */
+  #onResolved(): void {
+    this.#lastError = undefined;
+  }
+
+  #onResolverError(error: Error): void {
+    if (this.#closed) return;
+    this.#lastError = error;
+    this.emit("resolverError", error);
+    if (!this.#resolved) for (const w of [...this.#waiters]) w.reject(error);
+  }
+
+  #noEndpoints(): Error {
+    if (this.#closed) return new ClosedError(`upstream "${this.name}"`);
+    let reason: NoEndpointsReason = "unhealthy";
+    if (!this.#resolved) reason = "unresolved";
+    else if (this.#hosts.length === 0) reason = "empty";
+    else if (this.#hosts.every((h) => h.endpoint.weight === 0)) reason = "drained";
+    return new NoEndpointsError(this.name, reason);
+  }
+}
+
+/** Creates an `Upstream` and starts its resolver. */
+export function createUpstream(options: UpstreamOptions): Upstream {
+  return new Upstream(options);
+}
+
+function checkPlugins(plugins: readonly UpstreamPlugin[]): void {
+  if (!Array.isArray(plugins)) throw new InvalidConfigError("plugins", "must be an array of plug-ins");
+  if (plugins.length > 32) throw new InvalidConfigError("plugins", `at most 32 plug-ins, got ${plugins.length}`);
+  const names = new Set<string>();
+  for (const p of plugins) {
+    if (typeof p?.name !== "string" || p.name === "" || typeof p.attach !== "function") {
+      throw new InvalidConfigError("plugins", "each plug-in needs a non-empty name and an attach() method");
+    }
+    if (names.has(p.name)) throw new InvalidConfigError("plugins", `two plug-ins are named "${p.name}"`);
+    names.add(p.name);
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new AbortError();
+}
