@@ -329,10 +329,15 @@ export function figure(name: string, unit: string, measured: number | Measuremen
     : { name, value: measured.value, unit, ratio: measured.ratio };
 }
 
-/** Rounds a figure for display and JSON: 3 significant digits, at most 3 decimals. */
-export function round(value: number): number {
+/**
+ * Rounds a figure for display and JSON: 3 significant digits, at most 3
+ * decimals for `B/op` (bytes per op below 0.001 are noise, shown as 0) and
+ * at most 6 for other units (a flip costs well under a microsecond in ms).
+ */
+export function round(value: number, unit = ""): number {
   if (value === 0 || !Number.isFinite(value)) return value;
-  const digits = Math.max(0, Math.min(3, 2 - Math.floor(Math.log10(Math.abs(value)))));
+  const most = unit === "B/op" ? 3 : 6;
+  const digits = Math.max(0, Math.min(most, 2 - Math.floor(Math.log10(Math.abs(value)))));
   return Number(value.toFixed(digits));
 }
 
@@ -345,7 +350,7 @@ export function roundRatio(ratio: number): number {
 export function toJson(f: Figure): { name: string; value: number; unit: string; ratio?: number } {
   const out: { name: string; value: number; unit: string; ratio?: number } = {
     name: f.name,
-    value: round(f.value),
+    value: round(f.value, f.unit),
     unit: f.unit,
   };
   if (f.ratio !== undefined) out.ratio = roundRatio(f.ratio);
@@ -356,7 +361,7 @@ export function toJson(f: Figure): { name: string; value: number; unit: string; 
 export function table(figures: readonly Figure[]): string {
   const rows = figures.map((f) => [
     f.name,
-    String(round(f.value)),
+    String(round(f.value, f.unit)),
     f.unit,
     f.ratio === undefined ? "" : `${roundRatio(f.ratio).toFixed(2)}×`,
   ]);

@@ -96,6 +96,11 @@ export const EMPTY_PICKER: Picker = Object.freeze({
  * How many hosts a picker steps past before it gives up and returns
  * `undefined` (the upstream then rebuilds the level without the ejected
  * hosts). Bounds the cost of a pick while ejections await the rebuild.
+ *
+ * Each built-in picker writes its own few lines of this skip loop around
+ * its own step rather than sharing one through a base class or a callback:
+ * the loop is the hottest code there is, and a shared one would be a call
+ * site that sees every picker class.
  */
 export const SKIP_BOUND = 16;
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import type { BalancerContext, Endpoint, Host, Picker } from "../../src/index.js";
 import { endpoint } from "../../src/index.js";
 import { ManualClock, seededRandom } from "../../src/testing/index.js";
@@ -123,4 +124,22 @@ export function tally(picks: readonly number[], n: number): number[] {
 /** Greatest common divisor. */
 export function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Weights (`minLength`..`maxLength` of them, 1..`maxWeight`) and a set of
+ * their indexes to mark down: at least one down and one up.
+ */
+export function weightsWithDown(maxWeight: number, minLength: number, maxLength: number) {
+  return fc
+    .array(fc.integer({ min: 1, max: maxWeight }), { minLength, maxLength })
+    .chain((weights) =>
+      fc.tuple(
+        fc.constant(weights),
+        fc.uniqueArray(fc.integer({ min: 0, max: weights.length - 1 }), {
+          minLength: 1,
+          maxLength: weights.length - 1,
+        }),
+      ),
+    );
 }
