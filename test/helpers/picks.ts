@@ -131,15 +131,13 @@ export function gcd(a: number, b: number): number {
  * their indexes to mark down: at least one down and one up.
  */
 export function weightsWithDown(maxWeight: number, minLength: number, maxLength: number) {
-  return fc
-    .array(fc.integer({ min: 1, max: maxWeight }), { minLength, maxLength })
-    .chain((weights) =>
-      fc.tuple(
-        fc.constant(weights),
-        fc.uniqueArray(fc.integer({ min: 0, max: weights.length - 1 }), {
-          minLength: 1,
-          maxLength: weights.length - 1,
-        }),
-      ),
-    );
+  return fc.array(fc.integer({ min: 1, max: maxWeight }), { minLength, maxLength }).chain((weights) =>
+    fc.tuple(
+      fc.constant(weights),
+      fc.uniqueArray(fc.integer({ min: 0, max: weights.length - 1 }), {
+        minLength: 1,
+        maxLength: weights.length - 1,
+      }),
+    ),
+  );
 }
