@@ -80,7 +80,13 @@ export function baselinePicker(): BaselinePicker {
  */
 export function build(balancer: Balancer, n: number, weighted: boolean): Picker {
   const { table, hosts } = hostsOf(endpoints(n, weighted));
-  const context: BalancerContext = { clock: systemClock, random: systemRandom, table, skipEjected: true };
+  const context: BalancerContext = {
+    clock: systemClock,
+    random: systemRandom,
+    table,
+    skipEjected: true,
+    downHosts: new Int32Array(1), // none down, as the upstream keeps it
+  };
   return balancer.build(hosts, context);
 }
 
@@ -219,7 +225,13 @@ export const benches: readonly Bench[] = [
     unit: "ms",
     run: () => {
       const { table, hosts } = hostsOf(endpoints(100_000, true));
-      const context: BalancerContext = { clock: systemClock, random: systemRandom, table, skipEjected: true };
+      const context: BalancerContext = {
+        clock: systemClock,
+        random: systemRandom,
+        table,
+        skipEjected: true,
+        downHosts: new Int32Array(1), // none down, as the upstream keeps it
+      };
       const balancer = weightedRoundRobin();
       return msPerCall(() => (balancer.build(hosts, context).pick() as Host).endpoint.port);
     },

@@ -63,6 +63,13 @@ export interface BalancerContext {
    * level in panic, which uses every host, healthy or not.
    */
   readonly skipEjected: boolean;
+  /**
+   * Cell 0: how many of the picker's hosts are down now, kept current by
+   * the upstream (always 0 in panic). While it is 0 a picker may skip its
+   * `table.down` test: the usual case costs one read, not one per host
+   * stepped on. A value above the true count is safe (the picker tests).
+   */
+  readonly downHosts: Int32Array;
 }
 
 /**

@@ -14,6 +14,7 @@ class RandomPicker implements Picker {
   readonly #table: EndpointTable;
   readonly #n: number;
   readonly #skip: boolean;
+  readonly #downHosts: Int32Array;
   readonly #random: PickerRandom;
 
   constructor(hosts: readonly Host[], context: BalancerContext) {
@@ -22,11 +23,12 @@ class RandomPicker implements Picker {
     this.#table = context.table;
     this.#n = hosts.length;
     this.#skip = context.skipEjected;
+    this.#downHosts = context.downHosts;
     this.#random = new PickerRandom(context.random);
   }
 
   pick(): Host | undefined {
-    if (!this.#skip || this.#table.downCount === 0) return this.hosts[this.#random.below(this.#n)];
+    if (!this.#skip || this.#downHosts[0] === 0) return this.hosts[this.#random.below(this.#n)];
     const down = this.#table.down;
     for (let k = 0; k < SKIP_BOUND; k++) {
       const i = this.#random.below(this.#n);

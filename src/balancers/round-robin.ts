@@ -14,6 +14,7 @@ class RoundRobinPicker implements Picker {
   readonly #n: number;
   readonly #bound: number;
   readonly #skip: boolean;
+  readonly #downHosts: Int32Array;
   #next: number;
 
   constructor(hosts: readonly Host[], context: BalancerContext, start: number) {
@@ -23,13 +24,14 @@ class RoundRobinPicker implements Picker {
     this.#n = hosts.length;
     this.#bound = Math.min(this.#n, SKIP_BOUND);
     this.#skip = context.skipEjected;
+    this.#downHosts = context.downHosts;
     this.#next = start % this.#n;
   }
 
   pick(): Host | undefined {
     let i = this.#next;
     const n = this.#n;
-    if (!this.#skip || this.#table.downCount === 0) {
+    if (!this.#skip || this.#downHosts[0] === 0) {
       this.#next = i + 1 === n ? 0 : i + 1;
       return this.hosts[i];
     }

@@ -21,6 +21,7 @@ class WeightedRandomPicker implements Picker {
   readonly #n: number;
   readonly #table: EndpointTable;
   readonly #skip: boolean;
+  readonly #downHosts: Int32Array;
   readonly #random: PickerRandom;
 
   constructor(hosts: readonly Host[], context: BalancerContext) {
@@ -37,11 +38,12 @@ class WeightedRandomPicker implements Picker {
     this.#n = table.n;
     this.#table = context.table;
     this.#skip = context.skipEjected;
+    this.#downHosts = context.downHosts;
     this.#random = new PickerRandom(context.random);
   }
 
   pick(): Host | undefined {
-    if (!this.#skip || this.#table.downCount === 0) return this.hosts[this.#draw()];
+    if (!this.#skip || this.#downHosts[0] === 0) return this.hosts[this.#draw()];
     const down = this.#table.down;
     for (let k = 0; k < SKIP_BOUND; k++) {
       const i = this.#draw();

@@ -35,6 +35,7 @@ class WeightedRoundRobinPicker implements Picker {
   readonly #n: number;
   readonly #table: EndpointTable;
   readonly #skip: boolean;
+  readonly #downHosts: Int32Array;
   #next: number;
 
   /** `phase` in [0, 1) rotates every bucket's starting point; `start` is the first bucket visited. */
@@ -47,12 +48,13 @@ class WeightedRoundRobinPicker implements Picker {
     this.#n = table.n;
     this.#table = context.table;
     this.#skip = context.skipEjected;
+    this.#downHosts = context.downHosts;
     this.#next = start % this.#n;
     this.#acc = phases(table, phase);
   }
 
   pick(): Host | undefined {
-    if (!this.#skip || this.#table.downCount === 0) return this.hosts[this.#step()];
+    if (!this.#skip || this.#downHosts[0] === 0) return this.hosts[this.#step()];
     const down = this.#table.down;
     for (let k = 0; k < SKIP_BOUND; k++) {
       const i = this.#step();
@@ -89,6 +91,7 @@ class SmallWeightedRoundRobinPicker implements Picker {
   readonly #n: number;
   readonly #table: EndpointTable;
   readonly #skip: boolean;
+  readonly #downHosts: Int32Array;
   #next: number;
 
   constructor(hosts: readonly Host[], context: BalancerContext, table: AliasTable, start: number, phase: number) {
@@ -105,11 +108,12 @@ class SmallWeightedRoundRobinPicker implements Picker {
     }
     this.#table = context.table;
     this.#skip = context.skipEjected;
+    this.#downHosts = context.downHosts;
     this.#next = start % this.#n;
   }
 
   pick(): Host | undefined {
-    if (!this.#skip || this.#table.downCount === 0) return this.hosts[this.#step()];
+    if (!this.#skip || this.#downHosts[0] === 0) return this.hosts[this.#step()];
     const down = this.#table.down;
     for (let k = 0; k < SKIP_BOUND; k++) {
       const i = this.#step();

@@ -15,8 +15,8 @@ interface Level {
   picker: Picker;
   /** Hosts in the picker. */
   pickerSize: number;
-  /** Of those, how many are down now (the picker skips them). */
-  pickerDown: number;
+  /** Cell 0: of those, how many are down now (the picker skips them); the picker reads it. */
+  pickerDown: Int32Array;
   /** Whether the picker was built in panic (over every host, skipping none). */
   builtPanic: boolean;
   /** A host that is up is missing from the picker, or too many in it are down. */
@@ -101,7 +101,7 @@ export class PriorityPlanner {
         healthy,
         picker: EMPTY_PICKER,
         pickerSize: 0,
-        pickerDown: 0,
+        pickerDown: new Int32Array(1),
         builtPanic: false,
         stale: true,
       };
@@ -130,13 +130,18 @@ export class PriorityPlanner {
     if (i < 0) return false;
     const level = this.#levels[i] as Level;
     const inPicker = table.inPicker[slot] === 1;
+    const pickerDown = level.pickerDown;
     if (down) {
       level.healthy--;
-      if (inPicker && !level.builtPanic && ++level.pickerDown * 2 > level.pickerSize) level.stale = true;
+      if (inPicker && !level.builtPanic) {
+        const n = (pickerDown[0] as number) + 1;
+        pickerDown[0] = n;
+        if (n * 2 > level.pickerSize) level.stale = true;
+      }
     } else {
       level.healthy++;
       if (!inPicker) level.stale = true;
-      else if (!level.builtPanic) level.pickerDown--;
+      else if (!level.builtPanic) pickerDown[0] = (pickerDown[0] as number) - 1;
     }
     this.#recompute(true);
     this.#choosePicker();
@@ -153,7 +158,7 @@ export class PriorityPlanner {
     let rebuilt = false;
     for (let i = 0; i < this.#levels.length; i++) {
       const level = this.#levels[i] as Level;
-      if (level.stale || (compact && level.pickerDown > 0)) {
+      if (level.stale || (compact && (level.pickerDown[0] as number) > 0)) {
         this.#buildLevel(i, compact);
         rebuilt = true;
       }
@@ -202,10 +207,20 @@ export class PriorityPlanner {
     }
     for (const h of level.hosts) table.inPicker[h.slot] = 0;
     for (const h of chosen) table.inPicker[h.slot] = 1;
-    const context: BalancerContext = { random: this.#random, clock: this.#clock, table, skipEjected: !panic };
+    // A fresh cell per picker: the old picker's count must not move under it.
+    const pickerDown = Int32Array.of(
+      panic ? 0 : chosen.length - (chosen === level.hosts ? level.healthy : chosen.length),
+    );
+    const context: BalancerContext = {
+      random: this.#random,
+      clock: this.#clock,
+      table,
+      skipEjected: !panic,
+      downHosts: pickerDown,
+    };
     level.picker = chosen.length === 0 ? EMPTY_PICKER : this.#balancer.build(chosen, context);
     level.pickerSize = chosen.length;
-    level.pickerDown = panic ? 0 : chosen.length - (chosen === level.hosts ? level.healthy : chosen.length);
+    level.pickerDown = pickerDown;
     level.builtPanic = panic;
     level.stale = false;
     this.#priorityPicker = undefined;

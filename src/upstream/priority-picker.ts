@@ -47,6 +47,9 @@ export class LevelBounds {
  */
 export class PriorityPicker implements Picker {
   readonly #pickers: readonly Picker[];
+  // The first two levels' pickers, for the usual spill of two levels without an array read.
+  readonly #first: Picker;
+  readonly #second: Picker;
   readonly #position: Int32Array;
   readonly #bounds: Int32Array;
   readonly #last: number;
@@ -54,6 +57,8 @@ export class PriorityPicker implements Picker {
   /** One picker per level, lowest priority first; `bounds` holds their loads. */
   constructor(pickers: readonly Picker[], bounds: LevelBounds) {
     this.#pickers = pickers;
+    this.#first = pickers[0] as Picker;
+    this.#second = pickers[1] as Picker;
     this.#position = bounds.position;
     this.#bounds = bounds.bounds;
     this.#last = pickers.length - 1;
@@ -70,11 +75,11 @@ export class PriorityPicker implements Picker {
     const x = ((position[0] as number) + GOLDEN_30) & MASK_30;
     position[0] = x;
     const bounds = this.#bounds;
-    // The level is the number of bounds at or below x, counted without a
-    // branch: the sequence makes each comparison's outcome look random to
-    // the branch predictor. (bound - 1 - x) >> 31 is -1 when x >= bound (all int32).
+    if (this.#last === 1) return (x < (bounds[0] as number) ? this.#first : this.#second).pick(context);
+    // The first level whose bound lies above x. (A branch-free count was
+    // slower: the sequence's comparisons are predictable enough.)
     let i = 0;
-    for (let j = 0; j < this.#last; j++) i -= ((bounds[j] as number) - 1 - x) >> 31;
+    while (i < this.#last && x >= (bounds[i] as number)) i++;
     return (this.#pickers[i] as Picker).pick(context);
   }
 }

@@ -19,8 +19,6 @@
 export class EndpointTable {
   /** Rows allocated; slots are 0..capacity-1. */
   capacity = 0;
-  /** How many slots are down now: pickers skip their `down` test while it is 0. */
-  downCount = 0;
   /** Bumped each time a slot is freed; attempts remember it and are dropped when it moved on. */
   generation = new Uint32Array(0);
   /** Attempts begun (`Upstream.begin()`) and not yet ended. */
@@ -83,7 +81,6 @@ export class EndpointTable {
 
   /** Frees a slot: its generation moves on, so late attempts and reports about it are dropped. @internal */
   release(slot: number): void {
-    if (this.down[slot] === 1) this.downCount--;
     this.down[slot] = 0;
     this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0;
     this.level[slot] = -1;
@@ -100,7 +97,6 @@ export class EndpointTable {
     const down = o < 0 || (o === 0 && this.ejection[slot] !== 0) ? 1 : 0;
     if (this.down[slot] === down) return false;
     this.down[slot] = down;
-    this.downCount += down === 1 ? 1 : -1;
     return true;
   }
 

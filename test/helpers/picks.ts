@@ -23,9 +23,14 @@ export function hostsOf(
   return { table, hosts: endpoints.map((e) => ({ endpoint: e, slot: table.allocate(e.weight, 0) })) };
 }
 
-/** A balancer context with a seeded random, a manual clock and `table` (a fresh one by default). */
+/**
+ * A balancer context with a seeded random, a manual clock and `table` (a
+ * fresh one by default). Its `downHosts` count is 1 and stays 1: the tests
+ * mark hosts down in the table directly, with no upstream to count them, so
+ * pickers always test `table.down` (a count above the truth is allowed).
+ */
 export function context(seed = 1, table = new EndpointTable(), skipEjected = true): BalancerContext {
-  return { random: seededRandom(seed), clock: new ManualClock(), table, skipEjected };
+  return { random: seededRandom(seed), clock: new ManualClock(), table, skipEjected, downHosts: Int32Array.of(1) };
 }
 
 /**
