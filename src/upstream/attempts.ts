@@ -14,16 +14,14 @@ export class AttemptTable {
   capacity = 0;
   /** Records in use. */
   live = 0;
-  /** The endpoint slot of each record. */
-  slot = new Int32Array(0);
-  /** The slot's generation when the attempt began. */
-  slotGeneration = new Uint32Array(0);
-  /** Clock time the attempt began. */
+  /**
+   * Four integers per record i, side by side from 4i: the endpoint slot, the
+   * slot's generation when the attempt began (as an int32), the record's
+   * generation while the attempt is open (its negation once closed), unused.
+   */
+  records = new Int32Array(0);
+  /** Clock time each attempt began. */
   start = new Float64Array(0);
-  /** The record's generation; the token carries it. */
-  generation = new Uint16Array(0);
-  /** 1 while the attempt is open. */
-  open = new Uint8Array(0);
   // Free records, first in first out, in a ring.
   #queue = new Int32Array(0);
   #head = 0;
@@ -39,28 +37,46 @@ export class AttemptTable {
     const i = this.#queue[this.#head] as number;
     this.#head = this.#head + 1 === this.capacity ? 0 : this.#head + 1;
     this.#count--;
-    this.slot[i] = slot;
-    this.slotGeneration[i] = slotGeneration;
+    const records = this.records;
+    const at = i << 2;
+    let generation = 1 - (records[at + 2] as number);
+    if (generation > MAX_GENERATION) generation = 1;
+    records[at] = slot;
+    records[at + 1] = slotGeneration | 0;
+    records[at + 2] = generation;
     this.start[i] = time[0] as number;
-    this.open[i] = 1;
     this.live++;
-    return ((this.generation[i] as number) << INDEX_BITS) | i;
+    return (generation << INDEX_BITS) | i;
   }
 
   /** The record index of an open attempt's token, or -1 for a stale, repeated or foreign token. */
   indexOf(token: number): number {
-    if (!(token >= 0 && token < MAX_TOKEN) || token !== (token | 0)) return -1;
+    if ((token | 0) !== token || token < 0) return -1;
     const i = token & INDEX_MASK;
-    if (i >= this.capacity || this.open[i] === 0 || this.generation[i] !== token >>> INDEX_BITS) return -1;
+    if (i >= this.capacity || this.records[(i << 2) + 2] !== token >>> INDEX_BITS) return -1;
     return i;
   }
 
-  /** Closes record `i` (from `indexOf`); its next use gets a new generation. */
+  /** True while record i holds an open attempt. */
+  isOpen(i: number): boolean {
+    return (this.records[(i << 2) + 2] as number) > 0;
+  }
+
+  /** The endpoint slot of record i. */
+  slotOf(i: number): number {
+    return this.records[i << 2] as number;
+  }
+
+  /** True when `slotGeneration` (the slot's generation now) is the one record i began with. */
+  sameSlot(i: number, slotGeneration: number): boolean {
+    return this.records[(i << 2) + 1] === (slotGeneration | 0);
+  }
+
+  /** Closes record i (from `indexOf`); its next use gets a new generation. */
   end(i: number): void {
-    this.open[i] = 0;
+    const at = (i << 2) + 2;
+    this.records[at] = -(this.records[at] as number);
     this.live--;
-    const g = (this.generation[i] as number) + 1;
-    this.generation[i] = g > MAX_GENERATION ? 1 : g;
     let tail = this.#head + this.#count;
     if (tail >= this.capacity) tail -= this.capacity;
     this.#queue[tail] = i;
@@ -71,17 +87,12 @@ export class AttemptTable {
     const old = this.capacity;
     const capacity = old === 0 ? 256 : old * 2;
     if (capacity > INDEX_MASK + 1) throw new RangeError(`more than ${INDEX_MASK + 1} attempts open at once`);
-    const grow = <T extends Int32Array | Uint32Array | Float64Array | Uint16Array | Uint8Array>(a: T): T => {
-      const next = new (a.constructor as new (n: number) => T)(capacity);
-      next.set(a);
-      return next;
-    };
-    this.slot = grow(this.slot);
-    this.slotGeneration = grow(this.slotGeneration);
-    this.start = grow(this.start);
-    this.generation = grow(this.generation);
-    this.open = grow(this.open);
-    for (let i = old; i < capacity; i++) this.generation[i] = 1;
+    const records = new Int32Array(4 * capacity);
+    records.set(this.records);
+    this.records = records;
+    const start = new Float64Array(capacity);
+    start.set(this.start);
+    this.start = start;
     // The queue is empty when we grow: refill it with the new records only.
     this.#queue = new Int32Array(capacity);
     for (let i = old; i < capacity; i++) this.#queue[i - old] = i;
@@ -94,4 +105,3 @@ export class AttemptTable {
 const INDEX_BITS = 20;
 const INDEX_MASK = (1 << INDEX_BITS) - 1;
 const MAX_GENERATION = 1023;
-const MAX_TOKEN = 1 << 30;

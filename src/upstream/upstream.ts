@@ -269,8 +269,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   endpointOf(token: number): Endpoint | undefined {
     const i = this.#attempts.indexOf(token);
     if (i < 0) return undefined;
-    const slot = this.#attempts.slot[i] as number;
-    if (this.#table.generation[slot] !== this.#attempts.slotGeneration[i]) return undefined;
+    const slot = this.#attempts.slotOf(i);
+    if (!this.#attempts.sameSlot(i, this.#table.generation[slot] as number)) return undefined;
     return this.#bySlot[slot]?.endpoint;
   }
 
@@ -286,10 +286,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const attempts = this.#attempts;
     const i = attempts.indexOf(token);
     if (i < 0) return false;
-    const slot = attempts.slot[i] as number;
+    const slot = attempts.slotOf(i);
     const table = this.#table;
     attempts.end(i);
-    if (table.generation[slot] !== attempts.slotGeneration[i]) return true;
+    if (!attempts.sameSlot(i, table.generation[slot] as number)) return true;
     table.inFlight[slot] = (table.inFlight[slot] as number) - 1;
     if (outcome.latencyMs === undefined) {
       this.#refreshTime();
@@ -524,16 +524,16 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const timeout = this.#attemptTimeoutMs;
     let oldest = Number.POSITIVE_INFINITY;
     for (let i = 0; i < attempts.capacity; i++) {
-      if (attempts.open[i] === 0) continue;
+      if (!attempts.isOpen(i)) continue;
       const start = attempts.start[i] as number;
       if (start + timeout > now) {
         oldest = Math.min(oldest, start);
         continue;
       }
-      const slot = attempts.slot[i] as number;
+      const slot = attempts.slotOf(i);
       attempts.end(i);
       this.#abandoned++;
-      if (table.generation[slot] !== attempts.slotGeneration[i]) continue;
+      if (!attempts.sameSlot(i, table.generation[slot] as number)) continue;
       table.inFlight[slot] = (table.inFlight[slot] as number) - 1;
       const host = this.#bySlot[slot] as UpstreamHost;
       this.#record(host, ABANDONED, false);
