@@ -29,7 +29,8 @@ describe("attempts: begin → endpointOf → end", () => {
     const token = upstream.begin();
     expect(Number.isInteger(token) && token > 0 && token < 2 ** 30).toBe(true);
     expect(upstream.endpointOf(token)?.id).toBe("10.0.0.1:80");
-    expect(upstream.stats("10.0.0.1:80")).toMatchObject({ inFlight: 1, requests: 0 });
+    const before = upstream.stats("10.0.0.1:80");
+    expect(before).toMatchObject({ inFlight: 1, requests: 0 });
     expect(upstream.snapshot().attempts).toEqual({ inFlight: 1, abandoned: 0 });
     clock.advance(30);
     expect(upstream.end(token, { status: 200 })).toBe(true);
@@ -41,6 +42,7 @@ describe("attempts: begin → endpointOf → end", () => {
       inFlight: 0,
       abandoned: 0,
     });
+    expect(before).toMatchObject({ inFlight: 1, requests: 0 }); // stats() gave a copy, not the live state
     expect(upstream.end(token, { status: 500 })).toBe(false);
     expect(upstream.endpointOf(token)).toBeUndefined();
     expect(upstream.stats("10.0.0.1:80")).toMatchObject({ requests: 1, failures: 0, inFlight: 0 });
