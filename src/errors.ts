@@ -38,6 +38,22 @@ export class InvalidConfigError extends SwitchyardError {
 }
 
 /**
+ * An argument passed to a method is invalid: not the type or range the
+ * method documents (an outcome with a status that is not an HTTP status, an
+ * endpoint the upstream never gave out, a list that is not an array...).
+ * Options of factories and constructors throw `InvalidConfigError` instead.
+ */
+export class InvalidArgumentError extends SwitchyardError {
+  /** The argument's name, e.g. `"outcome.status"`. */
+  readonly argument: string;
+
+  constructor(argument: string, message: string) {
+    super("ERR_INVALID_ARGUMENT", `${argument}: ${message}`);
+    this.argument = argument;
+  }
+}
+
+/**
  * Why nothing could be picked: `unresolved` (no endpoint set yet), `empty`
  * (the set is empty), `drained` (every weight is 0), `unhealthy` (every
  * endpoint is ejected or forced down and the panic threshold is 0),

@@ -20,6 +20,7 @@ export type { NoEndpointsReason } from "./errors.js";
 export {
   AbortError,
   ClosedError,
+  InvalidArgumentError,
   InvalidConfigError,
   InvalidEndpointError,
   NoEndpointsError,
