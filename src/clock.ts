@@ -12,9 +12,11 @@ export interface Clock {
   now(): number;
   /**
    * Runs `callback` once after `ms` milliseconds. Real timers are unref'd: a
-   * pending switchyard timer never keeps the process alive.
+   * pending switchyard timer never keeps the process alive, unless
+   * `options.ref` asks for it (a `ready()` that a caller awaits holds the
+   * event loop until it settles). A clock without real timers ignores it.
    */
-  setTimer(callback: () => void, ms: number): Timer;
+  setTimer(callback: () => void, ms: number, options?: { ref?: boolean }): Timer;
   /**
    * True when one reading may stand for every attempt begun or ended in the
    * same synchronous run of code (until the microtask queue next drains), as
@@ -27,13 +29,18 @@ export interface Clock {
   readonly turnTime?: boolean;
 }
 
+/** The longest delay `setTimeout` honours, ms (2^31 - 1). */
+export const MAX_DELAY = 2 ** 31 - 1;
+
 /** The real clock: `performance.now()` and unref'd `setTimeout`; read once per turn for attempts. */
 export const systemClock: Clock = {
   turnTime: true,
   now: () => performance.now(),
-  setTimer(callback, ms) {
-    const handle = setTimeout(callback, Math.max(0, ms));
-    handle.unref();
+  setTimer(callback, ms, options) {
+    // setTimeout fires at once for a delay above 2^31 - 1 ms (~24.8 days):
+    // cap it; switchyard's long timers check the time again when they fire.
+    const handle = setTimeout(callback, Math.min(MAX_DELAY, Math.max(0, ms)));
+    if (options?.ref !== true) handle.unref();
     return { cancel: () => clearTimeout(handle) };
   },
 };

@@ -132,3 +132,27 @@ export class AbortError extends SwitchyardError {
     super("ABORT_ERR", message, options);
   }
 }
+
+/**
+ * A user's value, shown in an error message without calling anything of its
+ * own (an object's `toString` may throw, or lie): strings quoted, numbers
+ * and other primitives as they print, anything else by its kind.
+ */
+export function show(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "symbol":
+      return "a symbol";
+    case "function":
+      return "a function";
+    default:
+      return value === null ? "null" : Array.isArray(value) ? "an array" : "an object";
+  }
+}

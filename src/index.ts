@@ -47,6 +47,7 @@ export type { StaticHost, StaticResolverOptions } from "./resolvers/static.js";
 export { StaticResolver, staticResolver } from "./resolvers/static.js";
 export type { ServiceEntry } from "./service-registry.js";
 export { ServiceRegistry } from "./service-registry.js";
+export type { UpstreamOptions } from "./upstream/options.js";
 export type { PluginContext, UpstreamPlugin } from "./upstream/plugin.js";
 export type { PriorityLevel, PriorityOptions } from "./upstream/priority-options.js";
 export type {
@@ -54,8 +55,9 @@ export type {
   EndpointOverride,
   EndpointSnapshot,
   EndpointStats,
+  ErrorSummary,
   UpstreamSnapshot,
 } from "./upstream/snapshot.js";
 export type { EndpointTable } from "./upstream/table.js";
-export type { EndpointsChange, UpstreamEvents, UpstreamOptions } from "./upstream/upstream.js";
+export type { EndpointsChange, UpstreamEvents } from "./upstream/upstream.js";
 export { createUpstream, Upstream } from "./upstream/upstream.js";

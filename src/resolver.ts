@@ -1,6 +1,6 @@
-import { EventEmitter } from "eventemitter3";
 import type { Endpoint } from "./endpoint.js";
 import { sameEndpoint } from "./endpoint.js";
+import { SafeEmitter } from "./safe-emitter.js";
 
 /** Events every resolver emits. */
 export interface ResolverEvents {
@@ -32,13 +32,14 @@ export interface ResolverEvents {
  * merged) and drops a set equal to the last one, so a DNS answer in a
  * different order or a registry poll with no change emits nothing.
  */
-export abstract class Resolver extends EventEmitter<ResolverEvents> {
+export abstract class Resolver extends SafeEmitter<ResolverEvents> {
   /** A short description of the source, used in errors: `"static"`, `"dns-srv:_api._tcp.x"`. */
   abstract readonly name: string;
 
   #current: readonly Endpoint[] | undefined;
   #started = false;
   #closed = false;
+  #users = 0;
 
   /** The last good set, or `undefined` before the first successful resolution. */
   get endpoints(): readonly Endpoint[] | undefined {
@@ -68,6 +69,24 @@ export abstract class Resolver extends EventEmitter<ResolverEvents> {
   /** Same as `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * Counts one more user of this resolver. Each upstream built over it calls
+   * this once, so several upstreams (say v1 and v2 of a service, told apart
+   * by a filter) can share one resolver.
+   */
+  retain(): void {
+    this.#users++;
+  }
+
+  /**
+   * One user lets go (an upstream closing): the resolver closes when the
+   * last user has let go, and keeps serving the others until then.
+   */
+  release(): Promise<void> {
+    if (this.#users > 0) this.#users--;
+    return this.#users === 0 ? this.close() : Promise.resolve();
   }
 
   /** Called once by `start()`. */

@@ -51,7 +51,7 @@ export class AttemptTable {
 
   /** The record index of an open attempt's token, or -1 for a stale, repeated or foreign token. */
   indexOf(token: number): number {
-    if ((token | 0) !== token || token < 0) return -1;
+    if (typeof token !== "number" || (token | 0) !== token || token < 0) return -1;
     const i = token & INDEX_MASK;
     if (i >= this.capacity || this.records[(i << 2) + 2] !== token >>> INDEX_BITS) return -1;
     return i;

@@ -1,4 +1,4 @@
-import { InvalidConfigError } from "../errors.js";
+import { InvalidConfigError, show } from "../errors.js";
 
 /** How traffic spreads over priority levels (Envoy's priority load). */
 export interface PriorityOptions {
@@ -38,11 +38,14 @@ export function priorityOptions(options: PriorityOptions = {}): Required<Priorit
   if (!(Number.isFinite(overprovisioningFactor) && overprovisioningFactor >= 1)) {
     throw new InvalidConfigError(
       "priority.overprovisioningFactor",
-      `must be a number >= 1, got ${overprovisioningFactor}`,
+      `must be a number >= 1, got ${show(overprovisioningFactor)}`,
     );
   }
   if (!(Number.isFinite(panicThreshold) && panicThreshold >= 0 && panicThreshold <= 100)) {
-    throw new InvalidConfigError("priority.panicThreshold", `must be a percentage in 0..100, got ${panicThreshold}`);
+    throw new InvalidConfigError(
+      "priority.panicThreshold",
+      `must be a percentage in 0..100, got ${show(panicThreshold)}`,
+    );
   }
   return { overprovisioningFactor, panicThreshold };
 }

@@ -36,15 +36,31 @@ export interface EndpointSnapshot extends EndpointStats {
   readonly plugins: Readonly<Record<string, unknown>>;
 }
 
-/** A point-in-time view of an upstream, shaped after Kong's `GET /upstreams/{name}/health`. */
+/** An error as plain data, so `JSON.stringify(snapshot())` keeps what it says. */
+export interface ErrorSummary {
+  /** The error's class name, e.g. `"DnsError"`. */
+  readonly name: string;
+  /** Its stable `code` (`ERR_DNS_TIMEOUT`...), when it has one. */
+  readonly code: string | undefined;
+  readonly message: string;
+}
+
+/**
+ * A point-in-time view of an upstream, shaped after Kong's
+ * `GET /upstreams/{name}/health`: plain data, so `JSON.stringify()` keeps
+ * all of it (plug-in sections are whatever their `describe()` returns).
+ */
 export interface UpstreamSnapshot {
   readonly name: string;
   readonly balancer: string;
   readonly resolver: string;
   /** True once the resolver produced a good set. */
   readonly resolved: boolean;
-  /** The last error the resolver reported, until its next successful resolution. */
-  readonly lastResolverError: Error | undefined;
+  /**
+   * The last error the resolver reported, until its next successful
+   * resolution, as plain data (`Upstream.lastResolverError` is the error itself).
+   */
+  readonly lastResolverError: ErrorSummary | undefined;
   /** Every endpoint in the set, sorted by id. */
   readonly endpoints: readonly EndpointSnapshot[];
   /** Priority levels, lowest first, with their whole-percent load and panic state. */

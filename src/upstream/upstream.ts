@@ -1,64 +1,24 @@
-import { EventEmitter } from "eventemitter3";
 import type { Balancer, Host, PickContext, Picker } from "../balancer.js";
 import { EMPTY_PICKER } from "../balancer.js";
 import type { LoadMetric } from "../balancers/load-metric.js";
-import { weightedRoundRobin } from "../balancers/weighted-round-robin.js";
 import type { Clock, Timer } from "../clock.js";
-import { systemClock } from "../clock.js";
 import type { Endpoint } from "../endpoint.js";
 import { sameEndpoint } from "../endpoint.js";
-import type { EndpointFilter } from "../endpoint-filter.js";
-import { endpointMatcher } from "../endpoint-filter.js";
 import type { NoEndpointsReason } from "../errors.js";
-import { AbortError, ClosedError, InvalidConfigError, NoEndpointsError, ReadyTimeoutError } from "../errors.js";
+import { AbortError, ClosedError, InvalidArgumentError, NoEndpointsError, ReadyTimeoutError, show } from "../errors.js";
 import type { Outcome } from "../outcome.js";
+import { checkOutcome } from "../outcome.js";
 import type { Random } from "../random.js";
-import { systemRandom } from "../random.js";
 import type { Resolver } from "../resolver.js";
+import { SafeEmitter } from "../safe-emitter.js";
 import { AttemptTable } from "./attempts.js";
 import { UpstreamHost } from "./host.js";
+import type { UpstreamOptions } from "./options.js";
+import { duration, upstreamOptions } from "./options.js";
 import { PriorityPlanner } from "./planner.js";
 import type { PluginContext, UpstreamPlugin } from "./plugin.js";
-import type { PriorityOptions } from "./priority-options.js";
-import { priorityOptions } from "./priority-options.js";
-import type { EndpointOverride, EndpointSnapshot, EndpointStats, UpstreamSnapshot } from "./snapshot.js";
+import type { EndpointOverride, EndpointSnapshot, EndpointStats, ErrorSummary, UpstreamSnapshot } from "./snapshot.js";
 import { EndpointTable } from "./table.js";
-
-/** Options of `createUpstream()`. */
-export interface UpstreamOptions {
-  /** The service name (Kong upstream name, Envoy cluster name). */
-  name: string;
-  /** Where endpoints come from. The upstream starts it, and closes it on `close()`. */
-  resolver: Resolver;
-  /** How to choose within a priority level. Default `weightedRoundRobin()`. */
-  balancer?: Balancer;
-  /** Priority-level spill and panic threshold (Envoy defaults: 1.4 and 50%). */
-  priority?: PriorityOptions;
-  /** Keep only matching endpoints (a service version, a zone) before balancing. */
-  filter?: EndpointFilter;
-  /** Health plug-ins (health checks, outlier detection, breakers, limits), in order. At most 32. */
-  plugins?: readonly UpstreamPlugin[];
-  /**
-   * An attempt not ended this long after `begin()` is reclaimed as
-   * `abandoned`: its in-flight count is released, it has no health effect,
-   * and the `abandoned` event fires. Default 60,000 ms; `Infinity` disables.
-   */
-  attemptTimeoutMs?: number;
-  /**
-   * How long picker rebuilds that eligibility changes call for are held, so a
-   * burst of changes costs one rebuild. Ejections take effect at once
-   * regardless (pickers skip ejected endpoints); this delays only an
-   * endpoint's return when it was left out of the current picker. Default 0
-   * (the next timer turn).
-   */
-  rebuildDelayMs?: number;
-  /** Default timeout of `ready()`, ms. Default 10,000. */
-  readyTimeoutMs?: number;
-  /** Time source. Default the system clock. */
-  clock?: Clock;
-  /** Randomness source. Default `Math.random`. */
-  random?: Random;
-}
 
 /** What changed in an update of the upstream's endpoint set. */
 export interface EndpointsChange {
@@ -110,7 +70,7 @@ const ABANDONED: Outcome = Object.freeze({ failure: "abandoned" });
  * const target = api.endpointOf(attempt); // fetch(`${target.scheme}://${target.id}/...`)
  * api.end(attempt, { status: 200 });
  */
-export class Upstream extends EventEmitter<UpstreamEvents> {
+export class Upstream extends SafeEmitter<UpstreamEvents> {
   /** The service name. */
   readonly name: string;
   /** The balancer used within each priority level. */
@@ -154,50 +114,29 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
 
   constructor(options: UpstreamOptions) {
     super();
-    if (typeof options?.name !== "string" || options.name === "") {
-      throw new InvalidConfigError("name", "an upstream needs a non-empty name");
-    }
-    if (options.resolver === undefined || typeof options.resolver.start !== "function") {
-      throw new InvalidConfigError("resolver", "an upstream needs a resolver");
-    }
-    const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
-    if (!(readyTimeoutMs >= 0)) throw new InvalidConfigError("readyTimeoutMs", `must be >= 0, got ${readyTimeoutMs}`);
-    const attemptTimeoutMs = options.attemptTimeoutMs ?? 60_000;
-    if (!(attemptTimeoutMs > 0)) {
-      throw new InvalidConfigError("attemptTimeoutMs", `must be > 0 (Infinity disables), got ${attemptTimeoutMs}`);
-    }
-    const rebuildDelayMs = options.rebuildDelayMs ?? 0;
-    if (!(rebuildDelayMs >= 0 && Number.isFinite(rebuildDelayMs))) {
-      throw new InvalidConfigError("rebuildDelayMs", `must be a finite number >= 0, got ${rebuildDelayMs}`);
-    }
-    const plugins = options.plugins ?? [];
-    checkPlugins(plugins);
-    this.name = options.name;
-    this.balancer = options.balancer ?? weightedRoundRobin();
+    const o = upstreamOptions(options);
+    const plugins = o.plugins;
+    this.name = o.name;
+    this.balancer = o.balancer;
     this.#metric = this.balancer.metric;
-    this.#resolver = options.resolver;
-    this.#clock = options.clock ?? systemClock;
+    this.#resolver = o.resolver;
+    this.#clock = o.clock;
     this.#turnTime = this.#clock.turnTime === true;
-    this.#planner = new PriorityPlanner(
-      this.balancer,
-      this.#table,
-      options.random ?? systemRandom,
-      this.#clock,
-      priorityOptions(options.priority),
-    );
-    this.#accept = options.filter === undefined ? undefined : endpointMatcher(options.filter);
-    this.#readyTimeoutMs = readyTimeoutMs;
-    this.#attemptTimeoutMs = attemptTimeoutMs;
-    this.#rebuildDelayMs = rebuildDelayMs;
+    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority);
+    this.#accept = o.filter;
+    this.#readyTimeoutMs = o.readyTimeoutMs;
+    this.#attemptTimeoutMs = o.attemptTimeoutMs;
+    this.#rebuildDelayMs = o.rebuildDelayMs;
     this.#plugins = plugins;
     this.#admitters = plugins.filter((p) => p.admit !== undefined);
     this.#observers = plugins.filter((p) => p.onOutcome !== undefined);
     plugins.forEach((plugin, i) => {
-      plugin.attach(this.#pluginContext(i, options.random ?? systemRandom));
+      plugin.attach(this.#pluginContext(i, o.random));
     });
     this.#resolver.on("endpoints", this.#onEndpoints, this);
     this.#resolver.on("error", this.#onResolverError, this);
     this.#resolver.on("resolved", this.#onResolved, this);
+    this.#resolver.retain();
     const known = this.#resolver.endpoints;
     if (known !== undefined) this.#onEndpoints(known);
     this.#resolver.start();
@@ -211,6 +150,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   /** The current picker. Replaced, never rebuilt in place, when the set changes. */
   get picker(): Picker {
     return this.#picker;
+  }
+
+  /** The last error the resolver reported, until its next successful resolution. */
+  get lastResolverError(): Error | undefined {
+    return this.#lastError;
   }
 
   /** True after `close()`. */
@@ -227,7 +171,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
    */
   pick(context?: PickContext): Endpoint {
     const host = this.#pickFn.call(this.#picker, context);
-    if (host !== undefined && (context === undefined || context.avoid === undefined)) return host.endpoint;
+    if (host !== undefined && context?.avoid === undefined) return host.endpoint;
     const chosen = this.#choose(host, context);
     if (chosen === undefined) throw this.#noEndpoints();
     return chosen.endpoint;
@@ -250,7 +194,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
    */
   begin(context?: PickContext): number {
     let host = this.#pickFn.call(this.#picker, context);
-    if (host === undefined || (context !== undefined && context.avoid !== undefined)) {
+    if (host === undefined || context?.avoid !== undefined) {
       host = this.#choose(host, context);
       if (host === undefined) throw this.#noEndpoints();
     }
@@ -281,8 +225,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
    * changes nothing, for a token already ended, reclaimed, or not this
    * upstream's; an attempt whose endpoint left the set is closed without
    * touching the slot's new occupant.
+   *
+   * @throws InvalidArgumentError for an outcome that is not one (see
+   * `Outcome`); the attempt stays open.
    */
   end(token: number, outcome: Outcome): boolean {
+    checkOutcome(outcome);
     const attempts = this.#attempts;
     const i = attempts.indexOf(token);
     if (i < 0) return false;
@@ -308,8 +256,15 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
    * metric too when the outcome has a `latencyMs` (without one there is no
    * latency to record: `lastLatencyMs` keeps the last known). Returns false
    * for an endpoint no longer in the set.
+   *
+   * @throws InvalidArgumentError for an `endpoint` that is not an endpoint
+   * (no string `id`) or an outcome that is not one; nothing is counted.
    */
   report(endpoint: Endpoint, outcome: Outcome): boolean {
+    if (typeof endpoint !== "object" || endpoint === null || typeof endpoint.id !== "string") {
+      throw new InvalidArgumentError("endpoint", "must be an Endpoint the upstream gave out (pick() or endpointOf())");
+    }
+    checkOutcome(outcome);
     const host = this.#byId.get(endpoint.id);
     if (host === undefined) return false;
     const table = this.#table;
@@ -330,9 +285,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
    * clears the override and the plug-ins' reasons apply again. Takes effect
    * at once. Unlike Kong's `PUT .../targets/{t}/healthy`, which sets the
    * health checker's state until the next check changes it, an override is
-   * not undone by later checks. Returns false if no endpoint has that id.
+   * not undone by later checks. Returns true when an endpoint has that id
+   * (whether or not its state changed), false when none has.
+   *
+   * @throws InvalidArgumentError for an id that is not a string or a state
+   * other than "up", "down" and undefined.
    */
   override(id: string, state: EndpointOverride | undefined): boolean {
+    if (typeof id !== "string") throw new InvalidArgumentError("id", 'must be an endpoint id, e.g. "10.0.0.1:8080"');
+    if (state !== undefined && state !== "up" && state !== "down") {
+      throw new InvalidArgumentError("state", `must be "up", "down" or undefined, got ${show(state)}`);
+    }
     const host = this.#byId.get(id);
     if (host === undefined) return false;
     this.#table.override[host.slot] = state === "up" ? 1 : state === "down" ? -1 : 0;
@@ -384,7 +347,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       balancer: this.balancer.name,
       resolver: this.#resolver.name,
       resolved: this.#resolved,
-      lastResolverError: this.#lastError,
+      lastResolverError: summary(this.#lastError),
       endpoints,
       levels: this.#planner.levels(),
       weight: { total, available, unavailable: total - available },
@@ -397,15 +360,29 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
    * Resolves once the resolver has produced a first good set. Rejects with the
    * resolver's error if its first resolution fails, with `ReadyTimeoutError`
    * after `timeoutMs` (default: the upstream's `readyTimeoutMs`), with
-   * `ClosedError` if the upstream closes, or with the signal's reason.
+   * `ClosedError` if the upstream closes, or with the signal's reason; with
+   * `InvalidArgumentError` for options it does not take. While it is
+   * pending it holds the event loop (its timeout timer is ref'd), so an
+   * awaited `ready()` always settles before the process can exit.
    */
   ready(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    if (typeof options !== "object" || options === null) {
+      return Promise.reject(new InvalidArgumentError("options", "ready() takes { timeoutMs?, signal? }"));
+    }
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new InvalidArgumentError("options.signal", "must be an AbortSignal"));
+    }
+    let timeoutMs: number;
+    try {
+      timeoutMs = options.timeoutMs === undefined ? this.#readyTimeoutMs : duration("timeoutMs", options.timeoutMs);
+    } catch (e) {
+      return Promise.reject(new InvalidArgumentError("options.timeoutMs", (e as Error).message));
+    }
     if (this.#closed) return Promise.reject(new ClosedError(`upstream "${this.name}"`));
     if (this.#resolved) return Promise.resolve();
     if (this.#lastError !== undefined) return Promise.reject(this.#lastError);
-    const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const timeoutMs = options.timeoutMs ?? this.#readyTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       let timer: Timer | undefined;
       const done = () => {
@@ -426,14 +403,18 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       const onAbort = () => waiter.reject(abortReason(signal as AbortSignal));
       this.#waiters.add(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
-      timer = this.#clock.setTimer(() => waiter.reject(new ReadyTimeoutError(this.name, timeoutMs)), timeoutMs);
+      // A ref'd timer: while a caller awaits ready(), the process stays up until it settles
+      // (every other switchyard timer is unref'd, and a pending DNS retry alone would let it exit).
+      timer = this.#clock.setTimer(() => waiter.reject(new ReadyTimeoutError(this.name, timeoutMs)), timeoutMs, {
+        ref: true,
+      });
     });
   }
 
   /**
-   * Stops the resolver and the plug-ins, rejects pending `ready()` calls, and
-   * releases every timer: after it resolves the upstream holds no handle.
-   * Idempotent.
+   * Stops the plug-ins, lets go of the resolver (closing it when no other
+   * upstream uses it), rejects pending `ready()` calls, and releases every
+   * timer: after it resolves the upstream holds no handle. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -446,7 +427,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     this.#resolver.off("error", this.#onResolverError, this);
     this.#resolver.off("resolved", this.#onResolved, this);
     for (const w of [...this.#waiters]) w.reject(new ClosedError(`upstream "${this.name}"`));
-    await Promise.all([this.#resolver.close(), ...this.#plugins.map(async (p) => p.close?.())]);
+    await Promise.all([this.#resolver.release(), ...this.#plugins.map(async (p) => p.close?.())]);
     this.emit("close");
     this.removeAllListeners();
   }
@@ -467,7 +448,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       if (chosen === undefined) return undefined;
     }
     const avoid = context?.avoid;
-    if (avoid !== undefined && chosen.endpoint.id === avoid.id) {
+    if (typeof avoid === "object" && avoid !== null && chosen.endpoint.id === avoid.id) {
       for (let k = 0; k < AVOID_TRIES; k++) {
         const other = this.#pickFn.call(this.#picker, context);
         if (other !== undefined && other.endpoint.id !== avoid.id) return other;
@@ -692,17 +673,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   return new Upstream(options);
 }
 
-function checkPlugins(plugins: readonly UpstreamPlugin[]): void {
-  if (!Array.isArray(plugins)) throw new InvalidConfigError("plugins", "must be an array of plug-ins");
-  if (plugins.length > 32) throw new InvalidConfigError("plugins", `at most 32 plug-ins, got ${plugins.length}`);
-  const names = new Set<string>();
-  for (const p of plugins) {
-    if (typeof p?.name !== "string" || p.name === "" || typeof p.attach !== "function") {
-      throw new InvalidConfigError("plugins", "each plug-in needs a non-empty name and an attach() method");
-    }
-    if (names.has(p.name)) throw new InvalidConfigError("plugins", `two plug-ins are named "${p.name}"`);
-    names.add(p.name);
-  }
+function summary(error: Error | undefined): ErrorSummary | undefined {
+  if (error === undefined) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, code: typeof code === "string" ? code : undefined, message: error.message };
 }
 
 function abortReason(signal: AbortSignal): unknown {

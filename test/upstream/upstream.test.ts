@@ -106,8 +106,20 @@ describe("Upstream", () => {
     resolver.error(failure);
     expect(errors).toEqual([failure]);
     expect(upstream.pick().id).toBe("10.0.0.1:80");
-    expect(upstream.snapshot().lastResolverError).toBe(failure);
+    expect(upstream.lastResolverError).toBe(failure);
+    expect(upstream.snapshot().lastResolverError).toEqual({
+      name: "ResolverError",
+      code: "ERR_RESOLVER",
+      message: "manual: registry unreachable",
+    });
+    // Plain data: JSON keeps what the error says.
+    expect(JSON.parse(JSON.stringify(upstream.snapshot())).lastResolverError).toEqual({
+      name: "ResolverError",
+      code: "ERR_RESOLVER",
+      message: "manual: registry unreachable",
+    });
     resolver.push(["10.0.0.1:80", "10.0.0.9:80"]);
+    expect(upstream.lastResolverError).toBeUndefined();
     expect(upstream.snapshot().lastResolverError).toBeUndefined();
   });
 
@@ -118,8 +130,9 @@ describe("Upstream", () => {
     upstream.on("endpoints", onEndpoints);
     const failure = new ResolverError("manual", "registry unreachable");
     resolver.error(failure);
-    expect(upstream.snapshot().lastResolverError).toBe(failure);
+    expect(upstream.lastResolverError).toBe(failure);
     expect(resolver.push(["10.0.0.1:80"])).toBe(false);
+    expect(upstream.lastResolverError).toBeUndefined();
     expect(upstream.snapshot().lastResolverError).toBeUndefined();
     expect(onEndpoints).not.toHaveBeenCalled();
   });

@@ -1,0 +1,162 @@
+import type { Balancer } from "../balancer.js";
+import { weightedRoundRobin } from "../balancers/weighted-round-robin.js";
+import type { Clock } from "../clock.js";
+import { MAX_DELAY, systemClock } from "../clock.js";
+import type { Endpoint } from "../endpoint.js";
+import type { EndpointFilter } from "../endpoint-filter.js";
+import { endpointMatcher } from "../endpoint-filter.js";
+import { InvalidConfigError, show } from "../errors.js";
+import type { Random } from "../random.js";
+import { systemRandom } from "../random.js";
+import type { Resolver } from "../resolver.js";
+import type { UpstreamPlugin } from "./plugin.js";
+import type { PriorityOptions } from "./priority-options.js";
+import { priorityOptions } from "./priority-options.js";
+
+/** Options of `createUpstream()`. */
+export interface UpstreamOptions {
+  /** The service name (Kong upstream name, Envoy cluster name). */
+  name: string;
+  /**
+   * Where endpoints come from. The upstream starts it; the last upstream using
+   * it closes it on `close()` (several upstreams may share one resolver).
+   */
+  resolver: Resolver;
+  /** How to choose within a priority level. Default `weightedRoundRobin()`. */
+  balancer?: Balancer;
+  /** Priority-level spill and panic threshold (Envoy defaults: 1.4 and 50%). */
+  priority?: PriorityOptions;
+  /** Keep only matching endpoints (a service version, a zone) before balancing. */
+  filter?: EndpointFilter;
+  /** Health plug-ins (health checks, outlier detection, breakers, limits), in order. At most 32. */
+  plugins?: readonly UpstreamPlugin[];
+  /**
+   * An attempt not ended this long after `begin()` is reclaimed as
+   * `abandoned`: its in-flight count is released, it has no health effect,
+   * and the `abandoned` event fires. Default 60,000 ms; `Infinity` disables.
+   */
+  attemptTimeoutMs?: number;
+  /**
+   * How long picker rebuilds that eligibility changes call for are held, so a
+   * burst of changes costs one rebuild. Ejections take effect at once
+   * regardless (pickers skip ejected endpoints); this delays only an
+   * endpoint's return when it was left out of the current picker. Default 0
+   * (the next timer turn).
+   */
+  rebuildDelayMs?: number;
+  /** Default timeout of `ready()`, ms. Default 10,000. */
+  readyTimeoutMs?: number;
+  /** Time source. Default the system clock. */
+  clock?: Clock;
+  /** Randomness source. Default `Math.random`. */
+  random?: Random;
+}
+
+/** `UpstreamOptions` validated, with every default filled in. */
+export interface ResolvedUpstreamOptions {
+  readonly name: string;
+  readonly resolver: Resolver;
+  readonly balancer: Balancer;
+  readonly priority: Required<PriorityOptions>;
+  readonly filter: ((endpoint: Endpoint) => boolean) | undefined;
+  readonly plugins: readonly UpstreamPlugin[];
+  readonly attemptTimeoutMs: number;
+  readonly rebuildDelayMs: number;
+  readonly readyTimeoutMs: number;
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+/**
+ * Validates `createUpstream()`'s options: anything but what `UpstreamOptions`
+ * documents throws `InvalidConfigError` naming the option.
+ */
+export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptions {
+  if (!isObject(options)) throw new InvalidConfigError("options", "createUpstream() needs an options object");
+  const { name, resolver, balancer, priority, filter, plugins, clock, random } = options;
+  if (typeof name !== "string" || name === "")
+    throw new InvalidConfigError("name", "an upstream needs a non-empty name");
+  if (!isObject(resolver) || !hasMethods(resolver, "on", "off", "start", "close")) {
+    throw new InvalidConfigError("resolver", "an upstream needs a resolver (a Resolver: start, close, on, off)");
+  }
+  if (resolver.closed === true) throw new InvalidConfigError("resolver", `resolver "${resolver.name}" is closed`);
+  if (
+    balancer !== undefined &&
+    !(isObject(balancer) && typeof balancer.name === "string" && hasMethods(balancer, "build"))
+  ) {
+    throw new InvalidConfigError("balancer", "must be a Balancer ({ name, build }), e.g. roundRobin()");
+  }
+  if (priority !== undefined && !isObject(priority)) throw new InvalidConfigError("priority", "must be an object");
+  if (clock !== undefined && !(isObject(clock) && hasMethods(clock, "now", "setTimer"))) {
+    throw new InvalidConfigError("clock", "must be a Clock ({ now, setTimer })");
+  }
+  if (random !== undefined && !(isObject(random) && hasMethods(random, "next"))) {
+    throw new InvalidConfigError("random", "must be a Random ({ next })");
+  }
+  return {
+    name,
+    resolver,
+    balancer: balancer ?? weightedRoundRobin(),
+    priority: priorityOptions(priority),
+    filter: filter === undefined ? undefined : checkedFilter(filter),
+    plugins: checkedPlugins(plugins ?? []),
+    attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs ?? 60_000, { infinite: true }),
+    rebuildDelayMs: duration("rebuildDelayMs", options.rebuildDelayMs ?? 0),
+    readyTimeoutMs: duration("readyTimeoutMs", options.readyTimeoutMs ?? 10_000),
+    clock: clock ?? systemClock,
+    random: random ?? systemRandom,
+  };
+}
+
+/**
+ * A delay in ms: a number ≥ 0 (> 0 when `infinite`, where `Infinity`
+ * disables) and at most 2^31 - 1 (what a timer can wait). Throws
+ * `InvalidConfigError` naming `option`.
+ */
+export function duration(option: string, ms: unknown, { infinite = false } = {}): number {
+  if (infinite && ms === Number.POSITIVE_INFINITY) return ms;
+  const ok = typeof ms === "number" && (infinite ? ms > 0 : ms >= 0) && ms <= MAX_DELAY;
+  if (!ok) {
+    const range = infinite ? `> 0 and <= ${MAX_DELAY}, or Infinity` : `>= 0 and <= ${MAX_DELAY}`;
+    throw new InvalidConfigError(option, `must be a number of ms ${range}, got ${show(ms)}`);
+  }
+  return ms;
+}
+
+function checkedFilter(filter: EndpointFilter): (endpoint: Endpoint) => boolean {
+  if (typeof filter === "function") return filter;
+  if (!isObject(filter))
+    throw new InvalidConfigError("filter", "must be a selector ({ tags, metadata, zone }) or a predicate");
+  const { tags, metadata, zone } = filter;
+  if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === "string"))) {
+    throw new InvalidConfigError("filter.tags", "must be an array of strings");
+  }
+  if (metadata !== undefined && !(isObject(metadata) && Object.values(metadata).every((v) => typeof v === "string"))) {
+    throw new InvalidConfigError("filter.metadata", "must be an object of string values");
+  }
+  if (zone !== undefined && typeof zone !== "string") throw new InvalidConfigError("filter.zone", "must be a string");
+  return endpointMatcher(filter);
+}
+
+function checkedPlugins(plugins: unknown): readonly UpstreamPlugin[] {
+  if (!Array.isArray(plugins)) throw new InvalidConfigError("plugins", "must be an array of plug-ins");
+  if (plugins.length > 32) throw new InvalidConfigError("plugins", `at most 32 plug-ins, got ${plugins.length}`);
+  const names = new Set<string>();
+  for (const p of plugins as unknown[]) {
+    if (!isObject(p) || typeof p.name !== "string" || p.name === "" || !hasMethods(p, "attach")) {
+      throw new InvalidConfigError("plugins", "each plug-in needs a non-empty name and an attach() method");
+    }
+    if (names.has(p.name)) throw new InvalidConfigError("plugins", `two plug-ins are named "${p.name}"`);
+    names.add(p.name);
+  }
+  return plugins as UpstreamPlugin[];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a type guard over unknown input
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === "object" && value !== null;
+}
+
+function hasMethods(value: object, ...names: string[]): boolean {
+  return names.every((n) => typeof (value as Record<string, unknown>)[n] === "function");
+}
