@@ -34,6 +34,7 @@ export class ManualClock implements Clock {
     return this.time;
   }
 
+  /** Schedules `callback` at now + `ms` (options such as `ref` mean nothing without real timers). */
   setTimer(callback: () => void, ms: number): Timer {
     const entry: Pending = { due: this.time + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
     this.timers.push(entry);
