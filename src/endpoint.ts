@@ -1,4 +1,4 @@
-import { InvalidEndpointError } from "./errors.js";
+import { InvalidArgumentError, InvalidEndpointError } from "./errors.js";
 
 /** Largest endpoint weight, as in Kong (0..65535) and DNS SRV. */
 export const MAX_WEIGHT = 65535;
@@ -59,80 +59,171 @@ export interface EndpointDefaults {
   priority?: number;
 }
 
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443 };
+const DEFAULT_PORTS: ReadonlyMap<string, number> = new Map([
+  ["http", 80],
+  ["https", 443],
+]);
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+/** A label that WHATWG URL reads as a number (decimal, octal or hex), making the host an IPv4 address. */
+const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/i;
+const IPV6_TEXT = /^[0-9A-Fa-f:.]+$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 // Shared by every endpoint without tags or metadata: most have none, and a
 // 10,000-endpoint update then allocates two objects fewer per endpoint.
 const NO_TAGS: readonly string[] = Object.freeze([]);
 const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
 
-/** The identity of an endpoint at `host` and `port`: `host:port`, `[v6]:port`. */
+/** `EndpointDefaults`, validated and filled in. */
+interface Defaults {
+  readonly scheme: string;
+  readonly weight: number;
+  readonly priority: number;
+}
+
+const NO_DEFAULTS: Defaults = Object.freeze({ scheme: "http", weight: DEFAULT_WEIGHT, priority: 0 });
+
+/**
+ * The identity of an endpoint at `host` and `port`: `host:port`, `[v6]:port`,
+ * with `host` normalized as `endpoint()` does (`endpointId("API.test.", 80)`
+ * is `"api.test:80"`, `endpointId("[0::1]", 80)` is `"[::1]:80"`).
+ *
+ * @throws InvalidEndpointError when `endpoint({ host, port })` would: the
+ * same host grammar, a port outside 1..65535.
+ */
 export function endpointId(host: string, port: number): string {
+  const input = { host, port };
+  return idOf(normalizeHost(host, input), checkInteger(port, "port", 1, 65535, input));
+}
+
+function idOf(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**
  * Builds a validated, frozen `Endpoint` from an object or a string
- * (`"http://10.0.0.1:8080"`, `"api.internal:9000"`, `"[::1]:80"`).
+ * (`"http://10.0.0.1:8080"`, `"api.internal:9000"`, `"[::1]:80"`). Both forms
+ * share one host grammar (docs/upstream.md, "Endpoints").
  *
  * @throws InvalidEndpointError on a missing or malformed host, a port outside
- * 1..65535, a weight outside 0..65535 or not an integer, a negative priority.
+ * 1..65535, a weight outside 0..65535 or not an integer, a negative priority,
+ * a malformed scheme, tags or metadata.
+ * @throws InvalidArgumentError when `defaults` is not an object or holds a bad value.
  */
-export function endpoint(input: EndpointInput | string, defaults: EndpointDefaults = {}): Endpoint {
-  if (typeof input === "string") return parseEndpoint(input, defaults);
+export function endpoint(input: EndpointInput | string, defaults?: EndpointDefaults): Endpoint {
+  return endpointWith(input, checkDefaults(defaults));
+}
+
+function endpointWith(input: unknown, d: Defaults): Endpoint {
+  if (typeof input === "string") return parseWith(input, d);
   if (input === null || typeof input !== "object") {
     throw new InvalidEndpointError(`endpoint must be a string or an object, got ${describe(input)}`, input);
   }
-  const host = normalizeHost(input.host, input);
-  const port = checkInteger(input.port, "port", 1, 65535, input);
-  const weight = checkInteger(input.weight ?? defaults.weight ?? DEFAULT_WEIGHT, "weight", 0, MAX_WEIGHT, input);
-  const priority = checkInteger(
-    input.priority ?? defaults.priority ?? 0,
-    "priority",
-    0,
-    Number.MAX_SAFE_INTEGER,
-    input,
-  );
-  const scheme = input.scheme ?? defaults.scheme ?? "http";
-  if (typeof scheme !== "string" || !SCHEME.test(scheme)) {
-    throw new InvalidEndpointError(`invalid scheme ${describe(scheme)}`, input);
+  return build(input as EndpointInput, d, input);
+}
+
+/** Builds the endpoint `fields` describe; errors carry `input`, the value the caller gave. */
+function build(fields: EndpointInput, d: Defaults, input: unknown): Endpoint {
+  const host = normalizeHost(fields.host, input);
+  const port = checkInteger(fields.port, "port", 1, 65535, input);
+  const weight = fields.weight == null ? d.weight : checkInteger(fields.weight, "weight", 0, MAX_WEIGHT, input);
+  const priority =
+    fields.priority == null ? d.priority : checkInteger(fields.priority, "priority", 0, Number.MAX_SAFE_INTEGER, input);
+  let scheme = d.scheme;
+  if (fields.scheme != null) {
+    const checked = normalizeScheme(fields.scheme);
+    if (checked === undefined) throw new InvalidEndpointError(`invalid scheme ${describe(fields.scheme)}`, input);
+    scheme = checked;
   }
   const result: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
-    id: endpointId(host, port),
+    id: idOf(host, port),
     host,
     port,
     weight,
     priority,
     scheme,
-    tags: checkTags(input.tags, input),
-    metadata: checkMetadata(input.metadata, input),
+    tags: checkTags(fields.tags, input),
+    metadata: checkMetadata(fields.metadata, input),
   };
-  checkOptionalString(input.hostname, "hostname", input);
-  checkOptionalString(input.zone, "zone", input);
-  if (input.hostname !== undefined) result.hostname = input.hostname;
-  if (input.zone !== undefined) result.zone = input.zone;
+  checkOptionalString(fields.hostname, "hostname", input);
+  checkOptionalString(fields.zone, "zone", input);
+  if (fields.hostname !== undefined) result.hostname = fields.hostname;
+  if (fields.zone !== undefined) result.zone = fields.zone;
   return Object.freeze(result);
 }
 
-/** A frozen copy of `tags`, validated; the shared empty list when there are none. */
-function checkTags(tags: unknown, input: unknown): readonly string[] {
-  if (tags === undefined || tags === null) return NO_TAGS;
-  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string")) {
-    throw new InvalidEndpointError("tags must be an array of strings", input);
-  }
-  return tags.length === 0 ? NO_TAGS : Object.freeze([...tags]);
+/**
+ * A URL scheme (a letter, then letters, digits, `+`, `-`, `.`), lower-cased;
+ * `undefined` when `value` is not one. Internal.
+ */
+export function normalizeScheme(value: unknown): string | undefined {
+  return typeof value === "string" && SCHEME.test(value) ? value.toLowerCase() : undefined;
 }
 
-/** A frozen copy of `metadata`, validated; the shared empty record when there is none. */
+function checkDefaults(defaults: unknown): Defaults {
+  if (defaults === undefined) return NO_DEFAULTS;
+  if (defaults === null || typeof defaults !== "object") {
+    throw new InvalidArgumentError("defaults", `must be an object, got ${describe(defaults)}`);
+  }
+  const { scheme, weight, priority } = defaults as EndpointDefaults;
+  if (scheme === undefined && weight === undefined && priority === undefined) return NO_DEFAULTS;
+  const checkedScheme = scheme === undefined ? "http" : normalizeScheme(scheme);
+  if (checkedScheme === undefined) {
+    throw new InvalidArgumentError("defaults.scheme", `must be a URL scheme such as "http", got ${describe(scheme)}`);
+  }
+  return {
+    scheme: checkedScheme,
+    weight: weight === undefined ? DEFAULT_WEIGHT : defaultInteger(weight, "weight", MAX_WEIGHT),
+    priority: priority === undefined ? 0 : defaultInteger(priority, "priority", Number.MAX_SAFE_INTEGER),
+  };
+}
+
+function defaultInteger(value: unknown, field: string, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? "an integer >= 0" : `an integer in 0..${max}`;
+    throw new InvalidArgumentError(`defaults.${field}`, `must be ${range}, got ${describe(value)}`);
+  }
+  return value + 0; // -0 -> 0
+}
+
+/** A frozen copy of `tags`, validated (no holes); the shared empty list when there are none. */
+function checkTags(tags: unknown, input: unknown): readonly string[] {
+  if (tags === undefined || tags === null) return NO_TAGS;
+  if (!Array.isArray(tags)) throw new InvalidEndpointError("tags must be an array of strings", input);
+  if (tags.length === 0) return NO_TAGS;
+  const copy: string[] = [];
+  for (let i = 0; i < tags.length; i++) {
+    const tag: unknown = tags[i];
+    if (typeof tag !== "string") throw new InvalidEndpointError("tags must be an array of strings", input);
+    copy.push(tag);
+  }
+  return Object.freeze(copy);
+}
+
+/**
+ * A frozen plain-object copy of `metadata`'s own string keys, validated; the
+ * shared empty record when there is none. Arrays, class instances (a `Map`)
+ * and non-string values are refused.
+ */
 function checkMetadata(metadata: unknown, input: unknown): Readonly<Record<string, string>> {
   if (metadata === undefined || metadata === null) return NO_METADATA;
-  if (typeof metadata !== "object" || Object.values(metadata).some((v) => typeof v !== "string")) {
+  const proto = typeof metadata === "object" ? Object.getPrototypeOf(metadata) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     throw new InvalidEndpointError("metadata must be an object of string values", input);
   }
-  return Object.keys(metadata).length === 0 ? NO_METADATA : Object.freeze({ ...(metadata as Record<string, string>) });
+  const keys = Object.keys(metadata as object);
+  if (keys.length === 0) return NO_METADATA;
+  const copy: Record<string, string> = {};
+  for (const key of keys) {
+    const value: unknown = (metadata as Record<string, unknown>)[key];
+    if (typeof value !== "string") throw new InvalidEndpointError("metadata must be an object of string values", input);
+    // A "__proto__" key (from JSON.parse) is data, not the prototype.
+    if (key === "__proto__") Object.defineProperty(copy, key, { value, enumerable: true, writable: true });
+    else copy[key] = value;
+  }
+  return Object.freeze(copy);
 }
 
 function checkOptionalString(value: unknown, key: string, input: unknown): void {
@@ -144,44 +235,155 @@ function checkOptionalString(value: unknown, key: string, input: unknown): void 
 /**
  * Parses `"scheme://host:port"`, `"host:port"` or `"scheme://host"` (default
  * port of the scheme) into an `Endpoint`, as KrakenD's `host` entries.
- * A trailing `/` is allowed; a path, query, fragment or credentials are not.
+ * Whitespace around the string is ignored; a trailing `/` is allowed; a path,
+ * query, fragment or credentials are not. The host follows the grammar of
+ * `endpoint()`'s `host` (IPv6 in brackets); the scheme is case-insensitive.
  *
  * @throws InvalidEndpointError
+ * @throws InvalidArgumentError when `defaults` is not an object or holds a bad value.
  */
-export function parseEndpoint(text: string, defaults: EndpointDefaults = {}): Endpoint {
+export function parseEndpoint(text: string, defaults?: EndpointDefaults): Endpoint {
+  return parseWith(text, checkDefaults(defaults));
+}
+
+function parseWith(text: unknown, d: Defaults): Endpoint {
   if (typeof text !== "string" || text.trim() === "") {
     throw new InvalidEndpointError(`endpoint string must be non-empty, got ${describe(text)}`, text);
   }
   const trimmed = text.trim();
-  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed);
-  const scheme = hasScheme ? trimmed.slice(0, trimmed.indexOf(":")).toLowerCase() : (defaults.scheme ?? "http");
-  let url: URL;
-  try {
-    // Parse as http so that the WHATWG parser treats the authority the same
-    // way whatever the scheme (non-special schemes keep raw hosts).
-    url = new URL(`http://${hasScheme ? trimmed.slice(trimmed.indexOf("://") + 3) : trimmed}`);
-  } catch (cause) {
-    throw new InvalidEndpointError(`cannot parse endpoint "${text}"`, text, { cause });
+  const prefix = SCHEME_PREFIX.exec(trimmed);
+  const scheme = prefix ? (prefix[1] as string).toLowerCase() : d.scheme;
+  let rest = prefix ? trimmed.slice(prefix[0].length) : trimmed;
+  const end = rest.search(/[/?#]/);
+  if (end !== -1) {
+    if (rest.slice(end) !== "/") {
+      throw new InvalidEndpointError(`endpoint "${text}" must be an origin, without path, query or fragment`, text);
+    }
+    rest = rest.slice(0, end);
   }
-  if (url.username || url.password)
-    throw new InvalidEndpointError(`endpoint "${text}" must not carry credentials`, text);
-  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
-    throw new InvalidEndpointError(`endpoint "${text}" must be an origin, without path, query or fragment`, text);
-  }
-  if (url.hostname === "") throw new InvalidEndpointError(`endpoint "${text}" has no host`, text);
-  let port: number;
-  if (url.port !== "") {
-    port = Number(url.port);
+  if (rest.includes("@")) throw new InvalidEndpointError(`endpoint "${text}" must not carry credentials`, text);
+  let host: string;
+  let portText: string | undefined;
+  if (rest.startsWith("[")) {
+    const close = rest.indexOf("]");
+    if (close === -1) throw new InvalidEndpointError(`endpoint "${text}" has "[" without "]"`, text);
+    host = rest.slice(0, close + 1);
+    const after = rest.slice(close + 1);
+    if (after !== "") {
+      if (!after.startsWith(":"))
+        throw new InvalidEndpointError(`endpoint "${text}": expected ":port" after "]"`, text);
+      portText = after.slice(1);
+    }
   } else {
-    // WHATWG drops the default port of http (80); find whether one was written.
-    const explicit = /:(\d+)\/?$/.exec(trimmed);
-    const fallback = DEFAULT_PORTS[scheme];
-    if (explicit) port = Number(explicit[1]);
-    else if (fallback !== undefined) port = fallback;
-    else throw new InvalidEndpointError(`endpoint "${text}" has no port and scheme "${scheme}" has no default`, text);
+    const colon = rest.indexOf(":");
+    if (colon !== -1 && rest.includes(":", colon + 1)) {
+      throw new InvalidEndpointError(
+        `endpoint "${text}" has more than one ":" (write an IPv6 address in brackets: "[::1]:80")`,
+        text,
+      );
+    }
+    host = colon === -1 ? rest : rest.slice(0, colon);
+    if (colon !== -1) portText = rest.slice(colon + 1);
   }
-  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  return endpoint({ host, port, scheme }, defaults);
+  if (host === "") throw new InvalidEndpointError(`endpoint "${text}" has no host`, text);
+  let port: number;
+  if (portText !== undefined) {
+    if (!/^\d+$/.test(portText)) {
+      throw new InvalidEndpointError(
+        `endpoint "${text}": port must be an integer in 1..65535, got ${JSON.stringify(portText)}`,
+        text,
+      );
+    }
+    port = Number(portText);
+  } else {
+    const fallback = DEFAULT_PORTS.get(scheme);
+    if (fallback === undefined) {
+      throw new InvalidEndpointError(`endpoint "${text}" has no port and scheme "${scheme}" has no default`, text);
+    }
+    port = fallback;
+  }
+  return build({ host, port, scheme }, d, text);
+}
+
+/**
+ * Validates a host list — a static resolver's `hosts`, `ManualResolver.push()`
+ * — into one endpoint per id. Entries that share an id (`"a:1"` twice) are one
+ * endpoint whose weight is the sum of theirs, as KrakenD users list a host
+ * twice to give it twice the share; they must agree in everything else.
+ * Internal (not in the public surface).
+ *
+ * @throws InvalidArgumentError when `list` is not an array (named `argument`).
+ * @throws InvalidEndpointError naming the index of a bad entry (a hole
+ * included), the two entries that share an id but differ in scheme,
+ * priority, hostname, zone, tags or metadata, or the entry whose weight takes
+ * its id's sum above 65535.
+ */
+export function endpointList(list: unknown, defaults: EndpointDefaults | undefined, argument: string): Endpoint[] {
+  if (!Array.isArray(list)) {
+    throw new InvalidArgumentError(
+      argument,
+      `must be an array of "host:port" strings or endpoint objects, got ${describe(list)}`,
+    );
+  }
+  const d = checkDefaults(defaults);
+  const out: Endpoint[] = [];
+  const slotOf = new Map<string, number>(); // id -> index in out
+  const firstEntry: number[] = []; // index in out -> index in list of its first entry
+  for (let i = 0; i < list.length; i++) {
+    const entry: unknown = list[i];
+    let e: Endpoint;
+    try {
+      e = endpointWith(entry, d);
+    } catch (error) {
+      if (!(error instanceof InvalidEndpointError)) throw error;
+      throw new InvalidEndpointError(`${argument}[${i}]: ${error.message}`, entry, { cause: error });
+    }
+    const slot = slotOf.get(e.id);
+    if (slot === undefined) {
+      slotOf.set(e.id, out.length);
+      firstEntry.push(i);
+      out.push(e);
+      continue;
+    }
+    const kept = out[slot] as Endpoint;
+    const difference = differingField(kept, e);
+    if (difference !== undefined) {
+      const j = firstEntry[slot] as number;
+      throw new InvalidEndpointError(
+        `${entryName(argument, j, list[j])} and ${entryName(argument, i, entry)} are both endpoint ${e.id} but differ in ${difference}; entries with the same id are one endpoint and may differ only in weight (their weights add up)`,
+        [list[j], entry],
+      );
+    }
+    const weight = kept.weight + e.weight;
+    if (weight > MAX_WEIGHT) {
+      throw new InvalidEndpointError(
+        `${argument}[${i}]: the weights of endpoint ${e.id} add up to ${weight}, above ${MAX_WEIGHT} (entries with the same id add their weights)`,
+        entry,
+      );
+    }
+    if (weight !== kept.weight) out[slot] = Object.freeze({ ...kept, weight });
+  }
+  return out;
+}
+
+function entryName(argument: string, index: number, entry: unknown): string {
+  return typeof entry === "string" ? `${argument}[${index}] (${JSON.stringify(entry)})` : `${argument}[${index}]`;
+}
+
+/** The first field other than id and weight in which two endpoints differ, with both values; undefined when none. */
+function differingField(a: Endpoint, b: Endpoint): string | undefined {
+  const pairs: [string, unknown, unknown, boolean][] = [
+    ["scheme", a.scheme, b.scheme, a.scheme === b.scheme],
+    ["priority", a.priority, b.priority, a.priority === b.priority],
+    ["hostname", a.hostname, b.hostname, a.hostname === b.hostname],
+    ["zone", a.zone, b.zone, a.zone === b.zone],
+    ["tags", a.tags, b.tags, sameList(a.tags, b.tags)],
+    ["metadata", a.metadata, b.metadata, sameRecord(a.metadata, b.metadata)],
+  ];
+  const found = pairs.find((p) => !p[3]);
+  if (found === undefined) return undefined;
+  const show = (v: unknown) => (v === undefined ? "undefined" : JSON.stringify(v));
+  return `${found[0]} (${show(found[1])} and ${show(found[2])})`;
 }
 
 /**
@@ -220,6 +422,10 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 /**
  * Validates a host as `endpoint()` does and returns it normalized: IPv6
  * without brackets and canonical, names lower-cased without a trailing dot.
+ * One grammar for every form (docs/upstream.md, "Endpoints"): a host name
+ * (ASCII letters, digits, `_`, `-`; labels of 1..63, 253 in all; the last
+ * label not a number), a dotted-quad IPv4 address, or an IPv6 address
+ * (brackets optional here, no zone id). No whitespace, no percent-escapes.
  * Internal (not in the public surface).
  *
  * @throws InvalidEndpointError
@@ -228,21 +434,50 @@ export function normalizeHost(host: unknown, input: unknown = host): string {
   if (typeof host !== "string" || host.trim() === "") {
     throw new InvalidEndpointError(`endpoint needs a host, got ${describe(host)}`, input);
   }
-  let h = host.trim();
-  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
-  if (h.includes(":")) {
-    // IPv6: let the URL parser validate and canonicalize it.
+  const bracketed = host.startsWith("[") && host.endsWith("]");
+  const h = bracketed ? host.slice(1, -1) : host;
+  if (bracketed || h.includes(":")) return normalizeIpv6(host, h, bracketed, input);
+  if (IPV4.test(h)) return h;
+  const labels = h.replace(/\.$/, "").split(".");
+  if (NUMERIC_LABEL.test(labels[labels.length - 1] as string) || /^[\d.]+$/.test(h)) {
+    if (labels.every((label) => NUMERIC_LABEL.test(label))) {
+      throw new InvalidEndpointError(
+        `invalid IPv4 address "${host}": write four decimal numbers 0..255 without leading zeros ("10.0.0.1")`,
+        input,
+      );
+    }
+    throw new InvalidEndpointError(
+      `invalid hostname "${host}": its last label is a number, which makes it an IPv4 address`,
+      input,
+    );
+  }
+  if (!HOSTNAME.test(h)) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: any character outside ASCII
+    const hint = /[^\u0000-\u007f]/.test(h) ? ": write an internationalized name in punycode (xn--...)" : "";
+    throw new InvalidEndpointError(`invalid hostname "${host}"${hint}`, input);
+  }
+  return h.toLowerCase().replace(/\.$/, "");
+}
+
+function normalizeIpv6(host: string, h: string, bracketed: boolean, input: unknown): string {
+  if (!h.includes(":")) {
+    throw new InvalidEndpointError(`invalid host "${host}": brackets are for IPv6 addresses only`, input);
+  }
+  const percent = h.indexOf("%");
+  if (percent !== -1) {
+    const zone = h.slice(percent + 1).replace(bracketed ? /^25(?=.)/ : /^$/, "");
+    throw new InvalidEndpointError(`invalid IPv6 address "${host}": IPv6 zone ids (%${zone}) are not supported`, input);
+  }
+  // The URL parser would drop tabs and newlines: check the characters first.
+  if (IPV6_TEXT.test(h)) {
     try {
-      const canonical = new URL(`http://[${h}]/`).hostname;
-      return canonical.slice(1, -1);
+      // Validates and canonicalizes (RFC 5952: lower case, longest zero run as ::).
+      return new URL(`http://[${h}]/`).hostname.slice(1, -1);
     } catch {
-      throw new InvalidEndpointError(`invalid IPv6 address "${host}"`, input);
+      // reported below
     }
   }
-  if (IPV4.test(h)) return h;
-  if (/^[\d.]+$/.test(h)) throw new InvalidEndpointError(`invalid IPv4 address "${host}"`, input);
-  if (!HOSTNAME.test(h)) throw new InvalidEndpointError(`invalid hostname "${host}"`, input);
-  return h.toLowerCase().replace(/\.$/, "");
+  throw new InvalidEndpointError(`invalid IPv6 address "${host}"`, input);
 }
 
 function checkInteger(value: unknown, field: string, min: number, max: number, input: unknown): number {
@@ -250,7 +485,7 @@ function checkInteger(value: unknown, field: string, min: number, max: number, i
     const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in ${min}..${max}`;
     throw new InvalidEndpointError(`${field} must be ${range}, got ${describe(value)}`, input);
   }
-  return value;
+  return value + 0; // -0 -> 0
 }
 
 function describe(value: unknown): string {

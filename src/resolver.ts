@@ -122,17 +122,56 @@ export abstract class Resolver extends SafeEmitter<ResolverEvents> {
 }
 
 /**
- * Sorts a set by id and merges entries that share an id: the one with the
- * lowest priority wins, then the highest weight, so the result does not depend
- * on the order the source listed them in.
+ * Sorts a set by id and merges entries that share an id into one endpoint, so
+ * the result does not depend on the order the source listed them in:
+ * - only the entries with the id's lowest priority count (an entry at a
+ *   higher priority value is a fallback for an endpoint already in use);
+ * - their weights add up, capped at 65535 (`MAX_WEIGHT`): an address listed
+ *   twice takes twice the share, as two SRV records are two choices (RFC
+ *   2782) and as KrakenD users repeat a host;
+ * - the other fields (scheme, hostname, zone, tags, metadata) are those of
+ *   the entry whose fields sort first, compared as text.
+ *
+ * Never throws on a list of endpoints: every resolver's `publish()` calls it.
+ * Lists given by users (static resolver, `ManualResolver.push()`) are checked
+ * before they get here: duplicates that differ in anything but weight, or
+ * whose sum exceeds 65535, are refused there with a typed error.
  */
 export function normalizeEndpoints(endpoints: readonly Endpoint[]): readonly Endpoint[] {
-  const sorted = [...endpoints].sort(
-    (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.priority - b.priority || b.weight - a.weight,
-  );
+  const sorted = [...endpoints].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.priority - b.priority);
+  const fieldsKey = (e: Endpoint): string =>
+    JSON.stringify([
+      e.scheme,
+      e.hostname ?? null,
+      e.zone ?? null,
+      e.tags,
+      Object.entries(e.metadata).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+    ]);
   const out: Endpoint[] = [];
-  for (const e of sorted) {
-    if (out.length === 0 || out[out.length - 1]?.id !== e.id) out.push(e);
+  for (let i = 0; i < sorted.length; ) {
+    const first = sorted[i] as Endpoint;
+    let end = i + 1;
+    while (end < sorted.length && (sorted[end] as Endpoint).id === first.id) end++;
+    let chosen = first;
+    if (end - i > 1) {
+      let weight = first.weight;
+      let chosenKey: string | undefined;
+      for (let k = i + 1; k < end; k++) {
+        const e = sorted[k] as Endpoint;
+        if (e.priority !== first.priority) break; // sorted by priority within an id
+        weight += e.weight;
+        chosenKey ??= fieldsKey(chosen);
+        const key = fieldsKey(e);
+        if (key < chosenKey) {
+          chosen = e;
+          chosenKey = key;
+        }
+      }
+      weight = Math.min(weight, 65535);
+      if (chosen.weight !== weight) chosen = Object.freeze({ ...chosen, weight });
+    }
+    out.push(chosen);
+    i = end;
   }
   return Object.freeze(out);
 }

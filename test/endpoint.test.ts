@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { sameEndpoint } from "../src/endpoint.js";
-import { endpoint, endpointId, InvalidEndpointError, parseEndpoint } from "../src/index.js";
+import { endpoint, endpointId, InvalidArgumentError, InvalidEndpointError, parseEndpoint } from "../src/index.js";
+
+/** The error `fn` throws (fails the test when it returns). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a throw");
+}
 
 describe("endpoint()", () => {
   it("fills Kong's defaults: weight 100, priority 0, scheme http", () => {
@@ -38,6 +48,20 @@ describe("endpoint()", () => {
     expect(e).toMatchObject({ weight: 0, priority: 2, zone: "eu-1a", hostname: "api.example.test" });
   });
 
+  it("copies metadata's own string keys only, __proto__ included", () => {
+    const metadata = JSON.parse('{"__proto__":"x","k":"v"}') as Record<string, string>;
+    const e = endpoint({ host: "a", port: 1, metadata: { ...metadata, [Symbol("s") as never]: 5 } });
+    expect(Object.keys(e.metadata)).toEqual(["__proto__", "k"]);
+    expect(Object.getOwnPropertySymbols(e.metadata)).toEqual([]);
+    expect(Object.getPrototypeOf(e.metadata)).toBe(Object.prototype);
+  });
+
+  it("a weight or priority of -0 is stored as 0", () => {
+    const e = endpoint({ host: "a", port: 1, weight: -0, priority: -0 });
+    expect(Object.is(e.weight, 0)).toBe(true);
+    expect(Object.is(e.priority, 0)).toBe(true);
+  });
+
   it("brackets IPv6 ids and canonicalizes the address", () => {
     const e = endpoint({ host: "[0:0:0:0:0:0:0:1]", port: 80 });
     expect(e.host).toBe("::1");
@@ -63,6 +87,10 @@ describe("endpoint()", () => {
     [{ host: "a", port: 80, tags: "v1" }, /tags must be an array of strings/],
     [{ host: "a", port: 80, metadata: { v: 1 } }, /metadata must be an object of string values/],
     [null, /must be a string or an object/],
+    // biome-ignore lint/suspicious/noSparseArray: a hole in tags is the input under test
+    [{ host: "a", port: 80, tags: [, "v1"] }, /tags must be an array of strings/],
+    [{ host: "a", port: 80, metadata: ["v1"] }, /metadata must be an object of string values/],
+    [{ host: "a", port: 80, metadata: new Map([["k", "v"]]) }, /metadata must be an object of string values/],
   ])("rejects %j with a typed error", (input, message) => {
     let error: unknown;
     try {
@@ -99,16 +127,161 @@ describe("parseEndpoint()", () => {
 
   it.each([
     ["", /non-empty/],
-    ["http://", /cannot parse/],
+    ["http://", /has no host/],
     ["http://a.test/path", /without path/],
     ["http://a.test?x=1", /without path/],
     ["http://user:pw@a.test:80", /credentials/],
     ["grpc://a.test", /no port and scheme "grpc" has no default/],
-    ["http://a.test:70000", /cannot parse/],
+    ["http://a.test:70000", /port must be an integer in 1..65535, got 70000/],
     ["http://a.test:0", /port must be an integer in 1..65535, got 0/],
   ])("rejects %j", (text, message) => {
     expect(() => parseEndpoint(text)).toThrow(InvalidEndpointError);
     expect(() => parseEndpoint(text)).toThrow(message);
+  });
+
+  it("an error names the string as given in `input`", () => {
+    const error = thrown(() => parseEndpoint("http://a.test:0")) as InvalidEndpointError;
+    expect(error.input).toBe("http://a.test:0");
+  });
+});
+
+describe("one host grammar for strings and objects", () => {
+  // Each of these was rewritten by the WHATWG URL parser in the string form
+  // (10.1 -> 10.0.0.1, 2130706433 -> 127.0.0.1, %41 -> A, tab dropped, "@host"
+  // read as empty credentials, 0x7f.1 -> 127.0.0.1, IDN -> punycode) while the
+  // object form rejected or kept them: now both reject.
+  it.each([
+    ["10.1", /invalid IPv4 address "10.1"/],
+    ["2130706433", /invalid IPv4 address "2130706433"/],
+    ["0x7f.1", /invalid IPv4 address "0x7f.1"/],
+    ["0x7f000001", /invalid IPv4 address "0x7f000001"/],
+    ["010.0.0.1", /invalid IPv4 address "010.0.0.1"/],
+    ["api.1", /invalid hostname "api.1": its last label is a number/],
+    ["ex%41mple.com", /invalid hostname "ex%41mple.com"/],
+    ["a\tb.example", /invalid hostname/],
+    ["bücher.example", /invalid hostname "bücher.example".*punycode/],
+    ["a..b", /invalid hostname/],
+    ["-a.example", /invalid hostname/],
+  ])("rejects host %j in both forms", (host, message) => {
+    const fromObject = thrown(() => endpoint({ host, port: 80 }));
+    const fromString = thrown(() => parseEndpoint(`${host}:80`));
+    const fromUrl = thrown(() => parseEndpoint(`http://${host}:80`));
+    for (const error of [fromObject, fromString, fromUrl]) {
+      expect(error).toBeInstanceOf(InvalidEndpointError);
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it.each([
+    ["@host:80", /credentials/],
+    ["http://@host:80", /credentials/],
+    ["a.test:", /port must be an integer in 1..65535, got ""/],
+    ["a.test: 80", /port must be an integer in 1..65535, got " 80"/],
+    ["a.test:0x50", /port must be an integer in 1..65535, got "0x50"/],
+    ["a.test:80:90", /more than one ":".*brackets/],
+    ["::1:80", /more than one ":".*brackets/],
+    ["[::1", /"\[" without "\]"/],
+    ["[::1]x", /after "\]"/],
+    ["a b.test:80", /invalid hostname "a b.test"/],
+    ["a.test :80", /invalid hostname "a.test "/],
+    ["a.test\\:80", /invalid hostname/],
+    ["http://a.test#x", /without path, query or fragment/],
+  ])("rejects the string %j", (text, message) => {
+    const error = thrown(() => parseEndpoint(text));
+    expect(error).toBeInstanceOf(InvalidEndpointError);
+    expect(error.message).toMatch(message);
+  });
+
+  it("brackets are for IPv6 only, in both forms", () => {
+    expect(thrown(() => endpoint({ host: "[10.0.0.1]", port: 80 })).message).toMatch(/brackets are for IPv6/);
+    expect(thrown(() => endpoint({ host: "[a.test]", port: 80 })).message).toMatch(/brackets are for IPv6/);
+    expect(thrown(() => parseEndpoint("[10.0.0.1]:80")).message).toMatch(/brackets are for IPv6/);
+  });
+
+  it("rejects IPv6 zone ids with a message that says so, in both forms", () => {
+    for (const fn of [
+      () => endpoint({ host: "fe80::1%eth0", port: 80 }),
+      () => endpoint({ host: "[fe80::1%25eth0]", port: 80 }),
+      () => parseEndpoint("[fe80::1%eth0]:80"),
+      () => parseEndpoint("http://[fe80::1%25eth0]:80"),
+    ]) {
+      const error = thrown(fn);
+      expect(error).toBeInstanceOf(InvalidEndpointError);
+      expect(error.message).toMatch(/IPv6 zone ids \(%eth0\) are not supported/);
+    }
+  });
+
+  it("rejects characters the URL parser would strip from an IPv6 address", () => {
+    expect(thrown(() => endpoint({ host: "::\t1", port: 80 })).message).toMatch(/invalid IPv6 address/);
+    expect(thrown(() => parseEndpoint("[::\n1]:80")).message).toMatch(/invalid IPv6 address/);
+  });
+
+  it("surrounding whitespace: trimmed around a string, rejected around an object's host", () => {
+    expect(parseEndpoint(" \ta.test:80\n").id).toBe("a.test:80");
+    expect(thrown(() => endpoint({ host: " a.test", port: 80 })).message).toMatch(/invalid hostname " a.test"/);
+  });
+
+  it.each([
+    ["A.Example.TEST.", "a.example.test"],
+    ["10.0.0.1", "10.0.0.1"],
+    ["[0:0:0:0:0:0:0:1]", "::1"],
+    ["::FFFF:10.0.0.1", "::ffff:a00:1"],
+    ["_svc.example", "_svc.example"],
+    ["3com.example", "3com.example"],
+    ["localhost", "localhost"],
+  ])("accepts %j the same way in both forms", (host, normalized) => {
+    const fromObject = endpoint({ host, port: 80 });
+    const text = host.includes(":") && !host.startsWith("[") ? `[${host}]:80` : `${host}:80`;
+    expect(fromObject.host).toBe(normalized);
+    expect(parseEndpoint(text)).toEqual(fromObject);
+  });
+
+  it("the scheme is case-insensitive in both forms and kept lower-case", () => {
+    expect(endpoint({ host: "a", port: 1, scheme: "HTTPS" }).scheme).toBe("https");
+    expect(parseEndpoint("HTTPS://a:1").scheme).toBe("https");
+  });
+
+  it("defaults that are not an object, or hold a bad value, throw InvalidArgumentError", () => {
+    for (const [defaults, argument] of [
+      [null, "defaults"],
+      [5, "defaults"],
+      [{ scheme: "h t" }, "defaults.scheme"],
+      [{ weight: -1 }, "defaults.weight"],
+      [{ priority: 1.5 }, "defaults.priority"],
+    ] as const) {
+      for (const fn of [
+        () => endpoint({ host: "a", port: 1 }, defaults as never),
+        () => parseEndpoint("a:1", defaults as never),
+      ]) {
+        const error = thrown(fn);
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).argument).toBe(argument);
+      }
+    }
+    // An unknown default scheme is not a key of Object.prototype either.
+    expect(thrown(() => parseEndpoint("a", { scheme: "constructor" })).message).toMatch(
+      /scheme "constructor" has no default/,
+    );
+  });
+});
+
+describe("endpointId()", () => {
+  it("gives the id endpoint() would give", () => {
+    expect(endpointId("Api.Test.", 80)).toBe("api.test:80");
+    expect(endpointId("[0::1]", 80)).toBe("[::1]:80");
+    expect(endpointId("10.0.0.1", 65535)).toBe("10.0.0.1:65535");
+  });
+
+  it.each([
+    [123, 80, /needs a host/],
+    ["a b", 80, /invalid hostname/],
+    ["10.1", 80, /invalid IPv4/],
+    ["a", 0, /port must be an integer in 1..65535/],
+    ["a", "80", /port must be an integer in 1..65535/],
+  ])("rejects %j, %j with InvalidEndpointError", (host, port, message) => {
+    const error = thrown(() => endpointId(host as never, port as never));
+    expect(error).toBeInstanceOf(InvalidEndpointError);
+    expect(error.message).toMatch(message);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { EndpointInput } from "../endpoint.js";
-import { endpoint } from "../endpoint.js";
+import { endpointList } from "../endpoint.js";
 import { Resolver } from "../resolver.js";
 
 /**
@@ -23,9 +23,17 @@ export class ManualResolver extends Resolver {
     this.name = name;
   }
 
-  /** Announces a complete set; returns false when it equals the previous one (nothing emitted). */
+  /**
+   * Announces a complete set; returns false when it equals the previous one
+   * (nothing emitted). The list is validated as a static resolver's: entries
+   * with the same id add their weights and must agree in everything else.
+   *
+   * @throws InvalidArgumentError (`argument: "endpoints"`) when `endpoints` is
+   * not an array; InvalidEndpointError naming the index of a bad entry. Either
+   * way nothing is announced.
+   */
   push(endpoints: readonly (string | EndpointInput)[]): boolean {
-    return this.publish(endpoints.map((e) => endpoint(e)));
+    return this.publish(endpointList(endpoints, undefined, "endpoints"));
   }
 
   /** Reports a failed resolution. */
