@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need: dnsmasq, which the DNS system
-# tests (test/system/) run on 127.0.0.1. Debian/Ubuntu via apt-get, as root or
-# through sudo; does nothing when dnsmasq is already installed. Elsewhere,
-# install dnsmasq with your package manager, or set SWITCHYARD_SKIP_DNSMASQ=1.
+# Installs the system packages the tests need: the dnsmasq binary, which the
+# DNS system tests (test/system/) run on 127.0.0.1 as a child process. On
+# Debian/Ubuntu it installs the `dnsmasq-base` package with apt-get, as root or
+# through sudo: the binary alone, not the `dnsmasq` package, which would also
+# install and enable a system-wide DNS service. Does nothing when dnsmasq is
+# already installed (on PATH, or in /usr/sbin or /sbin). Elsewhere, install
+# dnsmasq with your package manager, or set SWITCHYARD_SKIP_DNSMASQ=1.
 set -euo pipefail
 
-if command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ]; then
+if PATH="$PATH:/usr/sbin:/sbin" command -v dnsmasq >/dev/null 2>&1; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -20,4 +23,4 @@ else
   SUDO=(sudo --preserve-env=DEBIAN_FRONTEND)
 fi
 "${SUDO[@]}" apt-get update
-"${SUDO[@]}" apt-get install -y dnsmasq
+"${SUDO[@]}" apt-get install -y --no-install-recommends dnsmasq-base

@@ -11,6 +11,9 @@ export interface SrvAnswer {
   readonly weight: number;
 }
 
+/** A record type the test server serves. */
+export type DnsRecordType = "A" | "AAAA" | "SRV";
+
 /** What the test server answers. Names are case-insensitive, without trailing dot. */
 export interface DnsZone {
   readonly srv?: Readonly<Record<string, readonly SrvAnswer[]>>;
@@ -18,6 +21,18 @@ export interface DnsZone {
   readonly aaaa?: Readonly<Record<string, readonly string[]>>;
   /** A response code per name (2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED), overriding records. */
   readonly rcode?: Readonly<Record<string, number>>;
+  /**
+   * Per name and record type: a response code, or `"silent"` for no answer
+   * at all (the client times out), overriding `rcode` and the records:
+   * `{ "api.test": { AAAA: "silent" } }` answers A and never AAAA.
+   */
+  readonly typeRcode?: Readonly<Record<string, Readonly<Partial<Record<DnsRecordType, number | "silent">>>>>;
+  /**
+   * Answer REFUSED instead of NXDOMAIN or NODATA, as dnsmasq does with
+   * `--no-resolv` and no `--local` for the domain: a query for a name it has
+   * no record of that type for (AAAA of a name with only A) is refused.
+   */
+  readonly refuseUnknown?: boolean;
   /** TTL of every record, seconds. Default 30. */
   readonly ttl?: number;
 }
@@ -35,6 +50,7 @@ const TYPE_SRV = 33;
 const TYPE_AAAA = 28;
 const TYPE_OPT = 41;
 const CLASS_IN = 1;
+const TYPE_NAMES: Readonly<Record<number, DnsRecordType>> = { [TYPE_A]: "A", [TYPE_AAAA]: "AAAA", [TYPE_SRV]: "SRV" };
 
 /**
  * An in-process DNS server on 127.0.0.1, UDP and TCP on one port (as a real
@@ -63,7 +79,8 @@ export class TestDnsServer {
     this.#tcp = dns2.createTCPServer((request, send) => {
       this.queries.tcp++;
       if (this.silent) return;
-      send(this.#answer(request) as never);
+      const answer = this.#answer(request);
+      if (answer !== undefined) send(answer as never);
     });
     this.#tcp.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
@@ -79,6 +96,7 @@ export class TestDnsServer {
       if (this.silent) return;
       const payload = udpPayloadSize(request);
       let answer = this.#answer(request);
+      if (answer === undefined) return;
       if (answer.length > payload) {
         this.queries.truncated++;
         answer = encodeMessage(request, 0, [], true);
@@ -134,17 +152,26 @@ export class TestDnsServer {
     await new Promise((resolve) => setImmediate(resolve));
   }
 
-  #answer(request: dns2.Packet): Buffer {
+  /** The answer to `request`, or undefined for none (silence). */
+  #answer(request: dns2.Packet): Buffer | undefined {
     const question = request.questions[0];
     if (question === undefined) return encodeMessage(request, 1, [], false);
     const name = question.name.toLowerCase().replace(/\.$/, "");
     const zone = this.zone;
+    const type = TYPE_NAMES[question.type];
+    const byType = type === undefined ? undefined : zone.typeRcode?.[name]?.[type];
+    if (byType === "silent") return undefined;
+    if (byType !== undefined) return encodeMessage(request, byType, [], false);
     const rcode = zone.rcode?.[name];
     if (rcode !== undefined) return encodeMessage(request, rcode, [], false);
     const ttl = zone.ttl ?? 30;
     const srv = zone.srv?.[name];
     const a = zone.a?.[name];
     const aaaa = zone.aaaa?.[name];
+    if (zone.refuseUnknown === true) {
+      const has = { A: a, AAAA: aaaa, SRV: srv }[type ?? "SRV"];
+      if (type === undefined || has === undefined) return encodeMessage(request, 5, [], false);
+    }
     if (srv === undefined && a === undefined && aaaa === undefined) return encodeMessage(request, 3, [], false);
     let records: Buffer[] = [];
     if (question.type === TYPE_SRV && srv !== undefined) records = srv.map((r) => srvRecord(r, ttl));

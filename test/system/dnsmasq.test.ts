@@ -5,21 +5,26 @@
  * started again to prove the resolver recovers. The test spawns dnsmasq as a
  * child and waits for its exit when stopping it.
  *
- * Needs dnsmasq: `apt-get install -y dnsmasq`. Set SWITCHYARD_SKIP_DNSMASQ=1
- * to skip on a machine without it.
+ * Started without `--local=/test/`, dnsmasq with `--no-resolv` answers
+ * REFUSED for a record type a name lacks (AAAA of an A-only name): family 0
+ * must publish the A answer and report the AAAA failure as ERR_DNS_PARTIAL.
+ *
+ * Needs dnsmasq: `scripts/install-test-deps.sh` (Debian's `dnsmasq-base`, the
+ * binary without the system service). Set SWITCHYARD_SKIP_DNSMASQ=1 to skip on
+ * a machine without it. The script's own test runs either way.
  */
 import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
 import { once } from "node:events";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DnsError, Endpoint, Upstream } from "../../src/index.js";
-import { createUpstream, dnsSrvResolver } from "../../src/index.js";
+import { createUpstream, dnsHostResolver, dnsSrvResolver } from "../../src/index.js";
 import { seededRandom } from "../../src/testing/index.js";
 import { activeHandles, expectNoNewHandles } from "../helpers/dns-server.js";
 import { pickCounts } from "../helpers/picks.js";
@@ -58,6 +63,18 @@ async function freePort(): Promise<number> {
   throw new Error("no free port for dnsmasq");
 }
 
+/** How dnsmasq is started: its `host-record=` lines, and whether it answers for `.test` only (`--local=/test/`). */
+interface StartOptions {
+  /** `host-record=` lines. Default: `a.svc.test,127.0.0.11` (A only). */
+  readonly hostRecords?: readonly string[];
+  /**
+   * `--local=/test/`: names under .test it has no record for are NXDOMAIN, a
+   * type a name lacks NODATA. Without it (and with `--no-resolv`) both are
+   * REFUSED. Default true.
+   */
+  readonly local?: boolean;
+}
+
 /** dnsmasq as a child process serving `srv-host=` lines on `port`. */
 class Dnsmasq {
   #child: ChildProcess | undefined;
@@ -70,12 +87,15 @@ class Dnsmasq {
   ) {}
 
   /** Writes the conf file, spawns dnsmasq (stopping one still running), and waits until it answers `NAME`. */
-  async start(srvHosts: readonly string[]): Promise<void> {
+  async start(srvHosts: readonly string[], options: StartOptions = {}): Promise<void> {
     await this.stop();
     const conf = join(this.dir, "dnsmasq.conf");
+    const hostRecords = options.hostRecords ?? ["a.svc.test,127.0.0.11"];
     writeFileSync(
       conf,
-      [...srvHosts.map((line) => `srv-host=${line}`), "host-record=a.svc.test,127.0.0.11", ""].join("\n"),
+      [...srvHosts.map((line) => `srv-host=${line}`), ...hostRecords.map((line) => `host-record=${line}`), ""].join(
+        "\n",
+      ),
     );
     this.#stderr = "";
     const child = spawn(
@@ -89,7 +109,7 @@ class Dnsmasq {
         "--no-resolv",
         "--no-hosts",
         "--no-poll",
-        "--local=/test/",
+        ...(options.local === false ? [] : ["--local=/test/"]),
         `--pid-file=${join(this.dir, "dnsmasq.pid")}`,
         "--log-facility=-",
       ],
@@ -151,7 +171,9 @@ describe.skipIf(SKIP)("dnsmasq system test", () => {
 
   beforeAll(async () => {
     if (binary === undefined) {
-      throw new Error("dnsmasq not found: apt-get install -y dnsmasq (or set SWITCHYARD_SKIP_DNSMASQ=1 to skip)");
+      throw new Error(
+        "dnsmasq not found: run scripts/install-test-deps.sh (apt-get install dnsmasq-base), or set SWITCHYARD_SKIP_DNSMASQ=1 to skip",
+      );
     }
     dir = mkdtempSync(join(tmpdir(), "switchyard-dnsmasq-"));
     dnsmasq = new Dnsmasq(binary, dir, await freePort());
@@ -252,5 +274,137 @@ describe.skipIf(SKIP)("dnsmasq system test", () => {
       await resolver.close();
       await dnsmasq.stop();
     }
+  });
+
+  it("resolveTargets, family 0: a dual-stack target takes its SRV weight's share, not one share per address", async () => {
+    // a.svc.test has A only (AAAA is NODATA under --local), b.svc.test A and AAAA; equal SRV weights.
+    await dnsmasq.start([`${NAME},a.svc.test,8001,0,1`, `${NAME},b.svc.test,8002,0,1`], {
+      hostRecords: ["a.svc.test,127.0.0.11", "b.svc.test,127.0.0.12,fd00::12"],
+    });
+    const resolver = dnsSrvResolver(NAME, { servers: `127.0.0.1:${dnsmasq.port}`, resolveTargets: true, jitter: 0 });
+    const upstream = createUpstream({ name: "api", resolver, random: seededRandom(3) });
+    try {
+      await upstream.ready({ timeoutMs: 5_000 });
+      expect(upstream.endpoints.map((e) => [e.id, e.weight, e.hostname])).toEqual([
+        ["127.0.0.11:8001", 2, "a.svc.test"],
+        ["127.0.0.12:8002", 1, "b.svc.test"],
+        ["[fd00::12]:8002", 1, "b.svc.test"],
+      ]);
+      // Equal shares: the weighted round robin's random start leaves the first window one pick off, no more.
+      expect(pickCounts(upstream, 4_000, (e) => e.hostname ?? e.host)).toEqual({
+        "a.svc.test": 2_001,
+        "b.svc.test": 1_999,
+      });
+      expect(upstream.snapshot().lastResolverError).toBeUndefined();
+    } finally {
+      await upstream.close();
+      await dnsmasq.stop();
+    }
+  });
+
+  it("family 0 against dnsmasq --no-resolv, which refuses AAAA: the A answer is published at once, ERR_DNS_PARTIAL after", async () => {
+    await dnsmasq.start([`${NAME},a.svc.test,8443,0,7`], { local: false });
+    const servers = `127.0.0.1:${dnsmasq.port}`;
+    // What dnsmasq itself does: A answered, AAAA refused.
+    const probe = new NodeDnsResolver({ timeout: 1_000, tries: 1 });
+    probe.setServers([servers]);
+    expect(await probe.resolve4("a.svc.test")).toEqual(["127.0.0.11"]);
+    expect(await probe.resolve6("a.svc.test").catch((e: NodeJS.ErrnoException) => e.code)).toBe("EREFUSED");
+    const host = dnsHostResolver("a.svc.test", { servers, port: 443 }); // default retries and backoff: none spent
+    const srv = dnsSrvResolver(NAME, { servers, resolveTargets: true });
+    for (const [resolver, ids] of [
+      [host, ["127.0.0.11:443 w100 a.svc.test"]],
+      [srv, ["127.0.0.11:8443 w7 a.svc.test"]],
+    ] as const) {
+      const upstream = createUpstream({ name: "api", resolver });
+      const errors: DnsError[] = [];
+      upstream.on("resolverError", (e) => errors.push(e as DnsError));
+      try {
+        const started = performance.now();
+        await upstream.ready({ timeoutMs: 5_000 });
+        expect(performance.now() - started).toBeLessThan(1_000); // was ~2.9 s of retries, then ERR_DNS_REFUSED
+        await resolver.whenIdle();
+        expect(upstream.endpoints.map((e) => `${e.id} w${e.weight} ${e.hostname}`)).toEqual(ids);
+        expect(errors.map((e) => [e.code, e.rrtype, e.record, e.failures.map((f) => f.code)])).toEqual([
+          ["ERR_DNS_PARTIAL", "AAAA", "a.svc.test", ["ERR_DNS_REFUSED"]],
+        ]);
+        expect(upstream.snapshot().lastResolverError?.code).toBe("ERR_DNS_PARTIAL");
+      } finally {
+        await upstream.close();
+      }
+    }
+    await dnsmasq.stop();
+  });
+});
+
+/** Runs the install script with a fake apt-get, sudo and id on PATH; returns what they were asked, in order. */
+function runInstallScript(options: { dnsmasqInstalled: boolean; aptGet?: boolean; root?: boolean }) {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-install-"));
+  try {
+    const log = join(dir, "log");
+    const bin = join(dir, "bin");
+    const tool = (name: string, body: string) => {
+      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    spawnSync("mkdir", [bin]);
+    tool("id", `echo ${options.root === true ? 0 : 1000}`);
+    tool("sudo", `echo "sudo $*" >> "${log}"\nwhile [ "\${1#-}" != "$1" ]; do shift; done\nexec "$@"`);
+    if (options.aptGet !== false) tool("apt-get", `echo "apt-get $* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> "${log}"`);
+    if (options.dnsmasqInstalled) tool("dnsmasq", "exit 0");
+    // This machine may have a real dnsmasq in /usr/sbin: the script's lookup is made to miss it.
+    const hide = join(dir, "hide-dnsmasq.sh");
+    writeFileSync(
+      hide,
+      `command() { if [ "$1" = -v ] && [ "$2" = dnsmasq ] && [ ! -x "${bin}/dnsmasq" ]; then return 1; fi; builtin command "$@"; }\n`,
+    );
+    const run = spawnSync(BASH as string, [resolve(import.meta.dirname, "../../scripts/install-test-deps.sh")], {
+      env: { PATH: bin, BASH_ENV: hide },
+      encoding: "utf8",
+    });
+    let asked: string[] = [];
+    try {
+      asked = readFileSync(log, "utf8").trim().split("\n");
+    } catch {}
+    return { status: run.status, stderr: run.stderr, asked };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const BASH = ["/bin/bash", "/usr/bin/bash"].find((path) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+describe.skipIf(BASH === undefined)("scripts/install-test-deps.sh", () => {
+  it("installs dnsmasq-base (the binary, no system service) with apt-get, through sudo when not root", () => {
+    expect(runInstallScript({ dnsmasqInstalled: false })).toEqual({
+      status: 0,
+      stderr: "",
+      asked: [
+        "sudo --preserve-env=DEBIAN_FRONTEND apt-get update",
+        "apt-get update DEBIAN_FRONTEND=noninteractive",
+        "sudo --preserve-env=DEBIAN_FRONTEND apt-get install -y --no-install-recommends dnsmasq-base",
+        "apt-get install -y --no-install-recommends dnsmasq-base DEBIAN_FRONTEND=noninteractive",
+      ],
+    });
+    expect(runInstallScript({ dnsmasqInstalled: false, root: true }).asked).toEqual([
+      "apt-get update DEBIAN_FRONTEND=noninteractive",
+      "apt-get install -y --no-install-recommends dnsmasq-base DEBIAN_FRONTEND=noninteractive",
+    ]);
+  });
+
+  it("does nothing when dnsmasq is already there; without apt-get it says what to do", () => {
+    expect(runInstallScript({ dnsmasqInstalled: true })).toEqual({ status: 0, stderr: "", asked: [] });
+    expect(runInstallScript({ dnsmasqInstalled: false, aptGet: false })).toEqual({
+      status: 1,
+      stderr: "dnsmasq is missing and apt-get is not available: install dnsmasq, or set SWITCHYARD_SKIP_DNSMASQ=1\n",
+      asked: [],
+    });
   });
 });

@@ -11,6 +11,9 @@ import { ResolverError } from "../../errors.js";
  * - `ERR_DNS_LOOKUP`: any other failure (connection refused, bad response...).
  * - `ERR_DNS_INVALID_RECORD`: records that cannot become endpoints (port 0,
  *   a malformed target, out-of-range fields) were dropped.
+ * - `ERR_DNS_PARTIAL`: with `family` 0, one address family's lookup failed
+ *   while the other answered; the answer was published without it (see
+ *   `DnsError.failures`).
  */
 export type DnsErrorCode =
   | "ERR_DNS_NOT_FOUND"
@@ -18,7 +21,8 @@ export type DnsErrorCode =
   | "ERR_DNS_SERVFAIL"
   | "ERR_DNS_REFUSED"
   | "ERR_DNS_LOOKUP"
-  | "ERR_DNS_INVALID_RECORD";
+  | "ERR_DNS_INVALID_RECORD"
+  | "ERR_DNS_PARTIAL";
 
 /** Where a DNS error happened: the resolver, the record looked up and the servers asked. */
 export interface DnsErrorContext {
@@ -57,6 +61,11 @@ export class DnsError extends ResolverError {
   readonly dnsCode: string | undefined;
   /** For `ERR_DNS_INVALID_RECORD`: the records left out. */
   readonly dropped: readonly DroppedRecord[];
+  /**
+   * For `ERR_DNS_PARTIAL`: the lookups that failed, one per name and family
+   * (`rrtype` `"A"` or `"AAAA"`, `record` the name, their own `code`).
+   */
+  readonly failures: readonly DnsError[];
   /** What went wrong, without the resolver, record and servers. */
   readonly detail: string;
 
@@ -64,7 +73,12 @@ export class DnsError extends ResolverError {
     code: DnsErrorCode,
     context: DnsErrorContext,
     detail: string,
-    options?: { cause?: unknown; dnsCode?: string; dropped?: readonly DroppedRecord[] },
+    options?: {
+      cause?: unknown;
+      dnsCode?: string;
+      dropped?: readonly DroppedRecord[];
+      failures?: readonly DnsError[];
+    },
   ) {
     super(
       context.resolver,
@@ -76,15 +90,22 @@ export class DnsError extends ResolverError {
     this.servers = context.servers;
     this.dnsCode = options?.dnsCode;
     this.dropped = options?.dropped ?? [];
+    this.failures = options?.failures ?? [];
     this.detail = detail;
   }
 
   /**
    * True for failures worth retrying within the refresh, after a backoff (timeouts, SERVFAIL, REFUSED,
-   * connection errors); false for answers (not found, invalid records).
+   * connection errors); false for answers (not found, invalid records) and for a partial answer, which is
+   * published at once.
    */
   get retryable(): boolean {
-    return this.code !== "ERR_DNS_NOT_FOUND" && this.code !== "ERR_DNS_INVALID_RECORD" && this.dnsCode !== "ECANCELLED";
+    return (
+      this.code !== "ERR_DNS_NOT_FOUND" &&
+      this.code !== "ERR_DNS_INVALID_RECORD" &&
+      this.code !== "ERR_DNS_PARTIAL" &&
+      this.dnsCode !== "ECANCELLED"
+    );
   }
 }
 

@@ -2,7 +2,16 @@ import type { Endpoint } from "../../endpoint.js";
 import { DEFAULT_WEIGHT, endpoint, MAX_WEIGHT } from "../../endpoint.js";
 import { InvalidConfigError } from "../../errors.js";
 import type { DnsFamily } from "./common.js";
-import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./common.js";
+import {
+  AddressMemory,
+  checkDnsName,
+  checkFamily,
+  checkInteger,
+  checkOptions,
+  checkScheme,
+  partialAnswerError,
+  resolveAddresses,
+} from "./common.js";
 import type { DnsAnswer, DnsResolverOptions } from "./refresh.js";
 import { DnsResolverBase } from "./refresh.js";
 
@@ -25,7 +34,10 @@ export interface DnsHostResolverOptions extends DnsResolverOptions {
  * endpoint on `port`, with `hostname` = `name` for TLS SNI and the `Host`
  * header. Refreshes on an interval or by the records' TTL, with jitter, and
  * keeps the last good set through failures (see `DnsResolverBase`). With
- * family 0, a name with only A or only AAAA records is fine.
+ * family 0, a name with only A or only AAAA records is fine, and a family
+ * whose lookup fails while the other answers does not fail the refresh: the
+ * answer is published (with that family's addresses of its last answer) and
+ * an `ERR_DNS_PARTIAL` error reported after it.
  */
 export class DnsHostResolver extends DnsResolverBase {
   /** The name looked up. */
@@ -37,10 +49,12 @@ export class DnsHostResolver extends DnsResolverBase {
   readonly #scheme: string;
   readonly #weight: number;
   readonly #priority: number;
+  readonly #memory = new AddressMemory();
 
   constructor(name: string, options: DnsHostResolverOptions) {
     const host = checkDnsName(name, "name");
     if (options === undefined || options === null) throw new InvalidConfigError("port", "dnsHostResolver needs a port");
+    checkOptions(options, "dnsHostResolver");
     super(`dns-host:${host}`, options);
     this.host = host;
     this.recordName = host;
@@ -53,10 +67,13 @@ export class DnsHostResolver extends DnsResolverBase {
   }
 
   protected async lookup(): Promise<DnsAnswer> {
-    const { addresses, ttl } = await resolveAddresses(this.dns, this.host, this.#family, {
-      resolver: this.name,
-      servers: this.servers,
+    const context = { resolver: this.name, servers: this.servers };
+    const resolved = await resolveAddresses(this.dns, this.host, this.#family, context, {
+      clock: this.clock,
+      familyWaitMs: this.familyWaitMs,
+      memory: this.#memory,
     });
+    const { addresses, ttl } = resolved;
     const endpoints: Endpoint[] = addresses.map((address) =>
       endpoint({
         host: address,
@@ -67,7 +84,11 @@ export class DnsHostResolver extends DnsResolverBase {
         hostname: this.host,
       }),
     );
-    return { endpoints, dropped: [], ttl };
+    const partial =
+      resolved.failure === undefined
+        ? undefined
+        : partialAnswerError({ ...context, record: this.host }, [{ name: this.host, resolved }]);
+    return { endpoints, dropped: [], ttl, partial };
   }
 }
 

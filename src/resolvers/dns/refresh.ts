@@ -2,13 +2,21 @@ import { Resolver as NodeDnsResolver } from "node:dns/promises";
 import type { Options as RetryOptions } from "p-retry";
 import pRetry from "p-retry";
 import type { Clock, Timer } from "../../clock.js";
-import { sleep, systemClock } from "../../clock.js";
+import { MAX_DELAY, sleep, systemClock } from "../../clock.js";
 import type { Endpoint } from "../../endpoint.js";
-import { ClosedError, InvalidConfigError } from "../../errors.js";
+import { ClosedError, InvalidConfigError, show } from "../../errors.js";
 import type { Random } from "../../random.js";
 import { systemRandom } from "../../random.js";
 import { Resolver } from "../../resolver.js";
-import { checkInteger, checkInterval, checkNumber, parseServers } from "./common.js";
+import {
+  checkClock,
+  checkInteger,
+  checkInterval,
+  checkNumber,
+  checkOptions,
+  checkRandom,
+  parseServers,
+} from "./common.js";
 import type { DnsErrorContext, DroppedRecord } from "./error.js";
 import { DnsError } from "./error.js";
 
@@ -33,7 +41,7 @@ export interface DnsResolverOptions {
   maxTtlMs?: number;
   /** Every delay is shortened by up to this fraction at random, so a fleet does not poll in lock step. Default 0.1. */
   jitter?: number;
-  /** Per-query timeout of `node:dns`, ms. Default 2,000. */
+  /** Per-query timeout of `node:dns`, ms, at most 2^31 - 1. Default 2,000. */
   timeoutMs?: number;
   /** Tries per query inside `node:dns` (c-ares) before it reports a timeout. Default 2. */
   tries?: number;
@@ -51,6 +59,14 @@ export interface DnsResolverOptions {
   confirmEmpty?: number;
   /** Delay before each confirming lookup, ms. Default 5,000. */
   confirmEmptyDelayMs?: number;
+  /**
+   * With `family` 0 (`dnsHostResolver`, or `dnsSrvResolver` with
+   * `resolveTargets`): once one address family has answered with addresses,
+   * wait at most this long (ms) for the other before publishing without it
+   * (reported as a partial `ERR_DNS_TIMEOUT`). 0 waits for nothing more.
+   * Default 500.
+   */
+  familyWaitMs?: number;
   /** Name used in errors and snapshots. Default `"dns-srv:<record>"` / `"dns-host:<name>"`. */
   name?: string;
   /** Time source for refresh timers and retry delays. Default the system clock. */
@@ -67,6 +83,11 @@ export interface DnsAnswer {
   readonly dropped: readonly DroppedRecord[];
   /** Smallest TTL of the answer, seconds, when `node:dns` reports one. */
   readonly ttl: number | undefined;
+  /**
+   * An `ERR_DNS_PARTIAL` error when one address family failed while the
+   * other answered: the endpoints are published, then this is reported.
+   */
+  readonly partial?: DnsError | undefined;
 }
 
 /**
@@ -98,6 +119,8 @@ export abstract class DnsResolverBase extends Resolver {
   readonly servers: readonly string[];
   /** The `node:dns` resolver used for every query. */
   protected readonly dns: NodeDnsResolver;
+  /** Family 0: how long to wait for the second family once the first has answered (`familyWaitMs`). */
+  protected readonly familyWaitMs: number;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #mode: "interval" | "ttl";
@@ -118,12 +141,15 @@ export abstract class DnsResolverBase extends Resolver {
   #lastTtl: number | undefined;
   #droppedKey = "";
 
-  protected constructor(defaultName: string, options: DnsResolverOptions) {
+  protected constructor(defaultName: string, options: DnsResolverOptions | undefined) {
     super();
-    const o = options ?? {};
+    const o = checkOptions<DnsResolverOptions>(options, "DNS resolver");
+    if (o.name !== undefined && (typeof o.name !== "string" || o.name.trim() === "")) {
+      throw new InvalidConfigError("name", `must be a non-empty string, got ${show(o.name)}`);
+    }
     this.name = o.name ?? defaultName;
     if (o.refresh !== undefined && o.refresh !== "interval" && o.refresh !== "ttl") {
-      throw new InvalidConfigError("refresh", `must be "interval" or "ttl", got ${String(o.refresh)}`);
+      throw new InvalidConfigError("refresh", `must be "interval" or "ttl", got ${show(o.refresh)}`);
     }
     this.#mode = o.refresh ?? "interval";
     this.#intervalMs = checkInterval(o.intervalMs, "intervalMs", 30_000);
@@ -133,15 +159,17 @@ export abstract class DnsResolverBase extends Resolver {
       throw new InvalidConfigError("minTtlMs", `floor ${this.#minTtlMs} is above ceiling maxTtlMs ${this.#maxTtlMs}`);
     }
     this.#jitter = checkNumber(o.jitter, "jitter", 0.1, 0, 0.99);
-    const timeout = checkInterval(o.timeoutMs, "timeoutMs", 2_000);
+    // node:dns takes a 32-bit timeout and throws a RangeError above it.
+    const timeout = checkInterval(o.timeoutMs, "timeoutMs", 2_000, MAX_DELAY);
     const tries = checkInteger(o.tries, "tries", 2, 1, 10);
     const retries = checkInteger(o.retries, "retries", 2, 0, 100);
     this.#retryDelayMs = checkNumber(o.retryDelayMs, "retryDelayMs", 1_000, 0, Number.MAX_SAFE_INTEGER);
     this.#maxRetryDelayMs = checkNumber(o.maxRetryDelayMs, "maxRetryDelayMs", 10_000, 0, Number.MAX_SAFE_INTEGER);
     this.#confirmEmpty = checkInteger(o.confirmEmpty, "confirmEmpty", 2, 0, 100);
     this.#confirmEmptyDelayMs = checkInterval(o.confirmEmptyDelayMs, "confirmEmptyDelayMs", 5_000);
-    this.#clock = o.clock ?? systemClock;
-    this.#random = o.random ?? systemRandom;
+    this.familyWaitMs = checkNumber(o.familyWaitMs, "familyWaitMs", 500, 0, Number.MAX_SAFE_INTEGER);
+    this.#clock = checkClock(o.clock) ?? systemClock;
+    this.#random = checkRandom(o.random) ?? systemRandom;
     this.dns = new NodeDnsResolver({ timeout: Math.ceil(timeout), tries });
     if (o.servers !== undefined) {
       const servers = parseServers(o.servers);
@@ -165,6 +193,11 @@ export abstract class DnsResolverBase extends Resolver {
         if (delay > 0) await sleep(this.#clock, delay, this.#abort.signal);
       },
     };
+  }
+
+  /** The clock of every timer: refreshes, retry delays, the `familyWaitMs` grace. */
+  protected get clock(): Clock {
+    return this.#clock;
   }
 
   /** Records of the last answer that could not become endpoints (port 0, bad target...). */
@@ -255,8 +288,13 @@ export abstract class DnsResolverBase extends Resolver {
     }
     this.#emptyStreak = 0;
     if (answer.ttl !== undefined) this.#lastTtl = answer.ttl;
+    // publish() emits `resolved`, which ends an upstream's lastResolverError;
+    // the errors of this answer come after it, so they stay visible until the
+    // next answer without them. A partial answer is reported on every refresh
+    // that has one; dropped records once per change of the list.
     this.publish(answer.endpoints);
     if (this.#noteDropped(answer.dropped) && answer.dropped.length > 0) this.fail(this.#invalidRecords(answer.dropped));
+    if (answer.partial !== undefined) this.fail(answer.partial);
     return this.#refreshDelay(answer.ttl);
   }
 

@@ -1,15 +1,25 @@
 import { isIP } from "node:net";
 import type { Endpoint } from "../../endpoint.js";
 import { endpoint, MAX_WEIGHT } from "../../endpoint.js";
-import { InvalidConfigError } from "../../errors.js";
+import { InvalidConfigError, show } from "../../errors.js";
 import type { DnsFamily, ResolvedAddresses } from "./common.js";
-import { checkDnsName, checkFamily, checkInteger, checkScheme, resolveAddresses } from "./common.js";
+import {
+  AddressMemory,
+  checkBoolean,
+  checkDnsName,
+  checkFamily,
+  checkInteger,
+  checkOptions,
+  checkScheme,
+  partialAnswerError,
+  resolveAddresses,
+} from "./common.js";
 import type { DroppedRecord } from "./error.js";
 import { DnsError, dnsErrorFrom } from "./error.js";
 import type { DnsAnswer, DnsResolverOptions } from "./refresh.js";
 import { DnsResolverBase } from "./refresh.js";
 import type { SrvTarget } from "./srv-records.js";
-import { sortDropped, srvEndpoints, srvRecordText, srvTargets } from "./srv-records.js";
+import { sortDropped, splitWeights, srvEndpoints, srvRecordText, srvTargets } from "./srv-records.js";
 
 /** Options of `dnsSrvResolver()`. */
 export interface DnsSrvResolverOptions extends DnsResolverOptions {
@@ -21,8 +31,10 @@ export interface DnsSrvResolverOptions extends DnsResolverOptions {
   scheme?: string;
   /**
    * Resolve each SRV target to its A/AAAA addresses (as Kong does): one
-   * endpoint per address, with the record's port, weight and priority, and
-   * `hostname` = the target for TLS SNI and the `Host` header. Default false.
+   * endpoint per address, with the record's port and priority, the record's
+   * weight split across the target's addresses (see `splitWeights`: a
+   * target's share stays its SRV weight), and `hostname` = the target for
+   * TLS SNI and the `Host` header. Default false.
    */
   resolveTargets?: boolean;
   /** Address family of `resolveTargets`: 4, 6, or 0 for both. Default 0. */
@@ -54,15 +66,16 @@ export class DnsSrvResolver extends DnsResolverBase {
   readonly #family: DnsFamily;
   readonly #zeroWeight: number;
   readonly #concurrency: number;
+  readonly #memory = new AddressMemory();
 
   constructor(name: string, options?: DnsSrvResolverOptions) {
-    const o = options ?? {};
+    const o = checkOptions<DnsSrvResolverOptions>(options, "dnsSrvResolver");
     const record = srvName(name, o);
     super(`dns-srv:${record}`, o);
     this.record = record;
     this.recordName = record;
     this.#scheme = checkScheme(o.scheme);
-    this.#resolveTargets = o.resolveTargets ?? false;
+    this.#resolveTargets = checkBoolean(o.resolveTargets, "resolveTargets", false);
     this.#family = checkFamily(o.family);
     this.#zeroWeight = checkInteger(o.zeroWeight, "zeroWeight", 1, 0, MAX_WEIGHT);
     this.#concurrency = checkInteger(o.concurrency, "concurrency", 16, 1, 1024);
@@ -81,10 +94,18 @@ export class DnsSrvResolver extends DnsResolverBase {
     return this.#resolveToAddresses(targets, dropped);
   }
 
-  /** One endpoint per address of each target; a target without addresses is dropped, any other failure fails the refresh. */
+  /**
+   * One endpoint per address of each target, the target's weight split
+   * across them (`splitWeights`). A target without addresses is dropped; a
+   * target whose lookup fails in one family while the other answers is a
+   * partial answer (reported after publishing); any other failure fails the
+   * refresh.
+   */
   async #resolveToAddresses(targets: readonly SrvTarget[], dropped: DroppedRecord[]): Promise<DnsAnswer> {
     const names = [...new Set(targets.map((t) => t.target))].filter((n) => isIP(n) === 0);
+    this.#memory.keepOnly(new Set(names));
     const resolved = new Map<string, ResolvedAddresses | DnsError>();
+    const lookup = { clock: this.clock, familyWaitMs: this.familyWaitMs, memory: this.#memory };
     let next = 0;
     let failed = false;
     const worker = async () => {
@@ -93,7 +114,13 @@ export class DnsSrvResolver extends DnsResolverBase {
         try {
           resolved.set(
             name,
-            await resolveAddresses(this.dns, name, this.#family, { resolver: this.name, servers: this.servers }),
+            await resolveAddresses(
+              this.dns,
+              name,
+              this.#family,
+              { resolver: this.name, servers: this.servers },
+              lookup,
+            ),
           );
         } catch (error) {
           const mapped = dnsErrorFrom(error, this.errorContext("A/AAAA", name));
@@ -106,7 +133,7 @@ export class DnsSrvResolver extends DnsResolverBase {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, names.length) }, worker));
-    const endpoints: Endpoint[] = [];
+    const usable: { target: SrvTarget; addresses: string[]; hostname: string | undefined }[] = [];
     let ttl: number | undefined;
     for (const t of targets) {
       const literal = isIP(t.target) !== 0;
@@ -116,21 +143,45 @@ export class DnsSrvResolver extends DnsResolverBase {
         continue;
       }
       if (found.ttl !== undefined) ttl = ttl === undefined ? found.ttl : Math.min(ttl, found.ttl);
-      const hostname = literal ? undefined : t.target;
-      for (const address of found.addresses) {
+      // Sorted, so the split does not depend on answer order; a repeated address counts once.
+      const addresses = [...new Set(found.addresses)].sort();
+      usable.push({ target: t, addresses, hostname: literal ? undefined : t.target });
+    }
+    const weights = splitWeights(
+      usable.map((u) => ({ priority: u.target.priority, weight: u.target.weight, addresses: u.addresses.length })),
+    );
+    const endpoints: Endpoint[] = [];
+    usable.forEach(({ target: t, addresses, hostname }, i) => {
+      addresses.forEach((address, j) => {
         endpoints.push(
           endpoint({
             host: address,
             port: t.port,
-            weight: t.weight,
+            weight: weights[i]?.[j] ?? 0,
             priority: t.priority,
             scheme: this.#scheme,
             hostname,
           }),
         );
-      }
-    }
-    return { endpoints, dropped: sortDropped(dropped), ttl };
+      });
+    });
+    const partials = [...resolved]
+      .filter((entry): entry is [string, ResolvedAddresses] => !(entry[1] instanceof DnsError))
+      .filter(([, r]) => r.failure !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, r]) => ({ name, resolved: r }));
+    const partial =
+      partials.length === 0
+        ? undefined
+        : partialAnswerError(
+            {
+              resolver: this.name,
+              servers: this.servers,
+              record: partials.length === 1 ? (partials[0]?.name as string) : this.record,
+            },
+            partials,
+          );
+    return { endpoints, dropped: sortDropped(dropped), ttl, partial };
   }
 }
 
@@ -156,7 +207,7 @@ function srvName(name: string, options: DnsSrvResolverOptions): string {
   }
   const label = (value: unknown, option: string) => {
     if (typeof value !== "string" || !/^_?[A-Za-z0-9][A-Za-z0-9-]{0,61}$/.test(value)) {
-      throw new InvalidConfigError(option, `"${String(value)}" is not a valid service or protocol label`);
+      throw new InvalidConfigError(option, `${show(value)} is not a valid service or protocol label`);
     }
     return value.startsWith("_") ? value.toLowerCase() : `_${value.toLowerCase()}`;
   };

@@ -142,6 +142,16 @@ describe("dnsHostResolver()", () => {
       ["api.test", { port: 80, family: 5 as never }, "family"],
       ["api.test", { port: 80, servers: "localhost:53" }, "servers"],
       ["api.test", { port: 80, intervalMs: 0 }, "intervalMs"],
+      // Each of these threw a plain TypeError or RangeError, or was accepted, before.
+      ["api.test", 8080 as never, "options"],
+      ["api.test", { port: 80, scheme: Object.create(null) }, "scheme"],
+      ["api.test", { port: 80, timeoutMs: 2 ** 31 }, "timeoutMs"],
+      ["api.test", { port: 80, clock: { now: () => 0 } as never }, "clock"],
+      ["api.test", { port: 80, random: { next: 0.5 } as never }, "random"],
+      ["api.test", { port: 80, name: [] as never }, "name"],
+      ["api.test", { port: 80, family: Object.create(null) }, "family"],
+      ["api.test", { port: 80, familyWaitMs: "500" as never }, "familyWaitMs"],
+      [Object.create(null), { port: 80 }, "name"],
     ];
     expectConfigErrors((name: string, options: DnsHostResolverOptions) => dnsHostResolver(name, options), bad);
   });

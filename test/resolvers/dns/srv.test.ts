@@ -95,20 +95,34 @@ describe("dnsSrvResolver()", () => {
     await upstream.close();
   });
 
-  it("a listener that throws neither stops the refresh loop nor leaves an unhandled rejection", async () => {
-    const r = resolver();
-    let calls = 0;
-    r.on("endpoints", () => {
-      calls++;
-      throw new Error("listener bug");
-    });
-    r.start();
-    await r.whenIdle();
-    server.zone = { srv: { [NAME]: KRAKEND.slice(0, 2) } };
-    clock.advance(30_000);
-    await r.whenIdle();
-    expect(calls).toBe(2);
-    expect(clock.pendingTimers).toBe(1);
+  it("a listener that throws does not stop the refresh loop; its exception surfaces as uncaught", async () => {
+    // The test runner's own handlers are set aside while the listener's exceptions are caught here.
+    const runner = process.listeners("uncaughtException");
+    const uncaught: string[] = [];
+    const catcher = (error: Error) => uncaught.push(error.message);
+    process.removeAllListeners("uncaughtException");
+    process.on("uncaughtException", catcher);
+    try {
+      const r = resolver();
+      let calls = 0;
+      r.on("endpoints", () => {
+        calls++;
+        throw new Error("listener bug");
+      });
+      r.start();
+      await r.whenIdle();
+      server.zone = { srv: { [NAME]: KRAKEND.slice(0, 2) } };
+      clock.advance(30_000);
+      await r.whenIdle();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toBe(2);
+      expect(r.endpoints).toHaveLength(2);
+      expect(clock.pendingTimers).toBe(1);
+    } finally {
+      process.off("uncaughtException", catcher);
+      for (const listener of runner) process.on("uncaughtException", listener);
+    }
+    expect(uncaught).toEqual(["listener bug", "listener bug"]);
   });
 
   it("builds _service._proto.name from service and protocol", async () => {
@@ -142,6 +156,22 @@ describe("dnsSrvResolver()", () => {
       ["x.test", { protocol: "tcp" }, "protocol"],
       ["x.test", { service: "a.b" }, "service"],
       ["x.test", { refresh: "sometimes" as never }, "refresh"],
+      // Each of these threw a plain TypeError or RangeError, or was accepted, before.
+      ["x.test", 5 as never, "options"],
+      ["x.test", "_http._tcp" as never, "options"],
+      ["x.test", { refresh: Object.create(null) }, "refresh"],
+      ["x.test", { service: Object.create(null) }, "service"],
+      ["x.test", { scheme: Object.create(null) }, "scheme"],
+      ["x.test", { servers: [Object.create(null)] }, "servers"],
+      ["x.test", { resolveTargets: "yes" as never }, "resolveTargets"],
+      ["x.test", { timeoutMs: 3e9 }, "timeoutMs"],
+      ["x.test", { name: 5 as never }, "name"],
+      ["x.test", { name: " " }, "name"],
+      ["x.test", { clock: {} as never }, "clock"],
+      ["x.test", { random: 5 as never }, "random"],
+      ["x.test", { familyWaitMs: -1 }, "familyWaitMs"],
+      ["x.test", { familyWaitMs: Number.NaN }, "familyWaitMs"],
+      [5 as never, {}, "name"],
     ];
     expectConfigErrors((name: string, options: DnsSrvResolverOptions) => dnsSrvResolver(name, options), bad);
     expect(dnsSrvResolver("x.test", { servers: ["10.0.0.1", "[::1]:5353", "::2"] }).servers).toEqual([
@@ -436,7 +466,7 @@ describe("dnsSrvResolver()", () => {
     expectNoNewHandles(before, await activeHandles());
   });
 
-  it("resolveTargets: one endpoint per address, with the SRV port, weight and the hostname for SNI", async () => {
+  it("resolveTargets: one endpoint per address, with the SRV port, the weight split, and the hostname for SNI", async () => {
     server.zone = {
       srv: {
         [NAME]: [
@@ -454,12 +484,13 @@ describe("dnsSrvResolver()", () => {
     const seen = record(r);
     r.start();
     await r.whenIdle();
+    // a.krakend.test's weight 5 is split over its 3 addresses (sorted): 2, 2, 1.
     expect(r.endpoints?.map((e) => [e.id, e.weight, e.priority, e.hostname])).toEqual([
-      ["10.0.0.1:8001", 5, 10, "a.krakend.test"],
-      ["10.0.0.2:8001", 5, 10, "a.krakend.test"],
+      ["10.0.0.1:8001", 2, 10, "a.krakend.test"],
+      ["10.0.0.2:8001", 2, 10, "a.krakend.test"],
       ["10.0.0.3:8002", 1, 10, "b.krakend.test"],
       ["10.9.9.9:8004", 1, 20, undefined],
-      ["[fd00::1]:8001", 5, 10, "a.krakend.test"],
+      ["[fd00::1]:8001", 1, 10, "a.krakend.test"],
     ]);
     expect(r.droppedRecords).toEqual([
       { record: "SRV 10 1 8003 gone.krakend.test", reason: "target has no A/AAAA address" },
