@@ -7,34 +7,48 @@ import { describe, expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "..");
 const run = promisify(execFile);
 
-/** The first ```ts block under the README's "## Quick start" heading. */
-function quickStartSample(): string {
+/** The code blocks under the README's "## Quick start" heading, with their languages. */
+function quickStartBlocks(): { lang: string; code: string }[] {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const section = readme.split(/^## /m).find((s) => s.startsWith("Quick start\n"));
   if (section === undefined) throw new Error('README.md has no "## Quick start" section');
-  const block = /^```ts\n([\s\S]*?)^```$/m.exec(section);
-  if (block === null) throw new Error("the Quick start section has no ```ts block");
-  return block[1] as string;
+  return [...section.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({
+    lang: m[1] as string,
+    code: m[2] as string,
+  }));
 }
 
+/** The quick-start samples, ESM then CommonJS, as the README shows them. */
+const SAMPLES = ["examples/quick-start.mjs", "examples/quick-start.cjs"];
+
 describe("README", () => {
-  it("the quick-start sample is byte-identical to examples/quick-start.ts", () => {
-    expect(quickStartSample()).toBe(readFileSync(join(root, "examples/quick-start.ts"), "utf8"));
+  it("the quick start shows the install, then an ESM and a CommonJS sample byte-identical to examples/", () => {
+    const blocks = quickStartBlocks();
+    expect(blocks.map((b) => b.lang)).toEqual(["sh", "js", "js"]);
+    expect(blocks[0]?.code).toBe("npm install switchyard\n");
+    expect(blocks.slice(1).map((b) => b.code)).toEqual(SAMPLES.map((f) => readFileSync(join(root, f), "utf8")));
+    // The ESM sample awaits at top level; the CommonJS one cannot, and requires.
+    expect(blocks[1]?.code).toMatch(/^import \{[^}]+\} from "switchyard";$/m);
+    expect(blocks[1]?.code).toMatch(/^await upstream\.ready\(\);$/m);
+    expect(blocks[2]?.code).toMatch(/^const \{[^}]+\} = require\("switchyard"\);$/m);
+    expect(blocks[2]?.code).not.toMatch(/^await /m);
+    expect(blocks[2]?.code).not.toMatch(/^import /m);
   });
 
-  it("examples/quick-start.ts runs against the built package and prints what its comments say", async () => {
-    // It imports "switchyard" by name: Node resolves that through the package's
-    // own exports map to dist/ (`npm test` builds first).
-    if (!existsSync(join(root, "dist/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "examples/quick-start.ts"], {
-      cwd: root,
-      timeout: 15_000,
+  for (const sample of SAMPLES) {
+    it(`${sample} runs against the built package and prints what its comments say`, async () => {
+      // It loads "switchyard" by name: Node resolves that through the
+      // package's own exports map to dist/ (`npm test` builds first).
+      // test/package/consumer.test.ts runs it from the packed tarball.
+      if (!existsSync(join(root, "dist/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+      const { stdout, stderr } = await run(process.execPath, [sample], { cwd: root, timeout: 15_000 });
+      expect(stderr).toBe("");
+      expect(stdout).toBe("750 250\n10.0.0.2:8080\n");
+      const code = readFileSync(join(root, sample), "utf8");
+      const promised = [...code.matchAll(/^\s*console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
+      expect(promised).toEqual(["750 250", "10.0.0.2:8080"]);
     });
-    expect(stderr).toBe("");
-    expect(stdout).toBe("750 250\n10.0.0.2:8080\n");
-    const promised = [...quickStartSample().matchAll(/^console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
-    expect(promised).toEqual(["750 250", "10.0.0.2:8080"]);
-  });
+  }
 
   it("npm run demo: balances 1,000 calls per step over real local servers, shifts blue → green, and exits by itself", async () => {
     // Exiting on its own (exit code 0, no timeout) proves the demo closes its
@@ -75,6 +89,7 @@ describe("README", () => {
     expect(readFileSync(join(root, ".ci/run"), "utf8")).toContain(`\n${testCommand}\n`);
     const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>;
     expect(scripts.demo).toBe("tsx examples/demo.ts");
-    expect(scripts.test).toContain("vitest run");
+    // npm test runs vitest under each supported Node major (test/package/node-versions.test.ts).
+    expect(scripts.test).toContain("node scripts/test-node-versions.mjs");
   });
 });

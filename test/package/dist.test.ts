@@ -20,7 +20,10 @@ import * as src from "../../src/index.js";
 import * as srcTesting from "../../src/testing/index.js";
 
 // These tests check the built package (`npm test` builds it first): what a
-// user gets from `require("switchyard")` and `import "switchyard"` on Node 20.
+// user gets from `require("switchyard")` and `import "switchyard"` on the Node
+// under test (`npm test` runs them under each supported major). The CommonJS
+// build must work on Node 20, whose require() cannot load ES modules.
+// consumer.test.ts does the same from the packed tarball in fresh projects.
 
 const root = resolve(import.meta.dirname, "../..");
 const dist = join(root, "dist");

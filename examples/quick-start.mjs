@@ -8,14 +8,14 @@ const resolver = staticResolver([
 const upstream = createUpstream({ name: "user-service", resolver });
 await upstream.ready();
 
-const counts: Record<string, number> = {};
+const counts = new Map();
 for (let i = 0; i < 1000; i++) {
   const target = upstream.pick(); // synchronous, O(1), allocation-free
   // In real code: const response = await fetch(`${target.scheme}://${target.id}/users/1`);
   upstream.report(target, { status: 200, latencyMs: 3 }); // what happened: per-endpoint counters
-  counts[target.id] = (counts[target.id] ?? 0) + 1;
+  counts.set(target.id, (counts.get(target.id) ?? 0) + 1);
 }
-console.log(counts["10.0.0.1:8080"], counts["10.0.0.2:8080"]); // 750 250
+console.log(counts.get("10.0.0.1:8080"), counts.get("10.0.0.2:8080")); // 750 250
 
 // Shift traffic live (blue-green, canary): the new weights are in force when set() returns.
 resolver.set([
