@@ -63,8 +63,10 @@ export function checkOutcome(outcome: Outcome): void {
  * The default reading of an outcome: a failure when the endpoint did not
  * answer (connect, reset, timeout) or answered 5xx (Envoy's consecutive_5xx
  * reading). A cancelled or abandoned attempt is not the endpoint's failure.
+ * @throws InvalidArgumentError for an outcome that is not one (`checkOutcome`).
  */
 export function isFailure(outcome: Outcome): boolean {
+  checkOutcome(outcome);
   const f = outcome.failure;
   if (f !== undefined) return f !== "cancelled" && f !== "abandoned";
   return outcome.status !== undefined && outcome.status >= 500;

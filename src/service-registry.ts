@@ -1,5 +1,5 @@
-import { InvalidConfigError, UnknownServiceError } from "./errors.js";
-import type { Upstream } from "./upstream/upstream.js";
+import { InvalidArgumentError, InvalidConfigError, UnknownServiceError } from "./errors.js";
+import { Upstream } from "./upstream/upstream.js";
 
 /** A registered service: its upstream and its tags. */
 export interface ServiceEntry {
@@ -25,9 +25,16 @@ export class ServiceRegistry {
 
   /**
    * Registers `upstream` under its name.
-   * @throws InvalidConfigError when the name is already registered.
+   * @throws InvalidConfigError when the name is already registered or the
+   * tags are not an array of strings; InvalidArgumentError when `upstream`
+   * is not an `Upstream`.
    */
   register(upstream: Upstream, options: { tags?: readonly string[] } = {}): ServiceEntry {
+    if (!(upstream instanceof Upstream))
+      throw new InvalidArgumentError("upstream", "must be an Upstream (createUpstream())");
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError("options", "must be an object { tags? }");
+    }
     if (this.#entries.has(upstream.name)) {
       throw new InvalidConfigError("name", `a service named "${upstream.name}" is already registered`);
     }
@@ -52,6 +59,7 @@ export class ServiceRegistry {
    * @throws UnknownServiceError when there is none.
    */
   get(name: string): Upstream {
+    if (typeof name !== "string") throw new InvalidArgumentError("name", "must be a service name (a string)");
     const entry = this.#entries.get(name);
     if (entry === undefined) throw new UnknownServiceError(name);
     return entry.upstream;

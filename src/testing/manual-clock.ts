@@ -1,4 +1,5 @@
 import type { Clock, Timer } from "../clock.js";
+import { InvalidArgumentError, show } from "../errors.js";
 
 interface Pending {
   readonly due: number;
@@ -26,7 +27,9 @@ export class ManualClock implements Clock {
   private readonly timers: Pending[] = [];
 
   /** Starts at `start` milliseconds (default 0). */
+  /** @throws InvalidArgumentError unless `start` is a finite number. */
   constructor(start = 0) {
+    checkMs("start", start, true);
     this.time = start;
   }
 
@@ -52,6 +55,7 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, firing due timers synchronously, in order. */
   advance(ms: number): void {
+    checkMs("ms", ms);
     const end = this.time + ms;
     for (let t = this.takeNext(end); t !== undefined; t = this.takeNext(end)) {
       this.time = t.due;
@@ -66,6 +70,7 @@ export class ManualClock implements Clock {
    * completes before the next timer fires.
    */
   async advanceAsync(ms: number): Promise<void> {
+    checkMs("ms", ms);
     const end = this.time + ms;
     await flush();
     for (let t = this.takeNext(end); t !== undefined; t = this.takeNext(end)) {
@@ -100,6 +105,16 @@ export class ManualClock implements Clock {
     }
     const [t] = this.timers.splice(best, 1);
     return t;
+  }
+}
+
+/** A time or a step of time: a finite number (≥ 0 for a step). */
+function checkMs(argument: string, ms: unknown, negativeOk = false): void {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || (!negativeOk && ms < 0)) {
+    throw new InvalidArgumentError(
+      argument,
+      `must be a finite number${negativeOk ? "" : " >= 0"} of ms, got ${show(ms)}`,
+    );
   }
 }
 

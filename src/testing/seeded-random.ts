@@ -1,3 +1,4 @@
+import { InvalidArgumentError, show } from "../errors.js";
 import type { Random } from "../random.js";
 
 /**
@@ -11,7 +12,11 @@ export class SeededRandom implements Random {
   private c: number;
   private d: number;
 
+  /** @throws InvalidArgumentError unless `seed` is a finite number (its low 32 bits are used). */
   constructor(seed: number) {
+    if (typeof seed !== "number" || !Number.isFinite(seed)) {
+      throw new InvalidArgumentError("seed", `must be a finite number, got ${show(seed)}`);
+    }
     let s = seed >>> 0;
     const split = () => {
       s = (s + 0x9e3779b9) | 0;

@@ -98,7 +98,7 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     resolver,
     balancer: balancer ?? weightedRoundRobin(),
     priority: priorityOptions(priority),
-    filter: filter === undefined ? undefined : checkedFilter(filter),
+    filter: filter === undefined ? undefined : endpointMatcher(filter),
     plugins: checkedPlugins(plugins ?? []),
     attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs ?? 60_000, { infinite: true }),
     rebuildDelayMs: duration("rebuildDelayMs", options.rebuildDelayMs ?? 0),
@@ -121,21 +121,6 @@ export function duration(option: string, ms: unknown, { infinite = false } = {})
     throw new InvalidConfigError(option, `must be a number of ms ${range}, got ${show(ms)}`);
   }
   return ms;
-}
-
-function checkedFilter(filter: EndpointFilter): (endpoint: Endpoint) => boolean {
-  if (typeof filter === "function") return filter;
-  if (!isObject(filter))
-    throw new InvalidConfigError("filter", "must be a selector ({ tags, metadata, zone }) or a predicate");
-  const { tags, metadata, zone } = filter;
-  if (tags !== undefined && !(Array.isArray(tags) && tags.every((t) => typeof t === "string"))) {
-    throw new InvalidConfigError("filter.tags", "must be an array of strings");
-  }
-  if (metadata !== undefined && !(isObject(metadata) && Object.values(metadata).every((v) => typeof v === "string"))) {
-    throw new InvalidConfigError("filter.metadata", "must be an object of string values");
-  }
-  if (zone !== undefined && typeof zone !== "string") throw new InvalidConfigError("filter.zone", "must be a string");
-  return endpointMatcher(filter);
 }
 
 function checkedPlugins(plugins: unknown): readonly UpstreamPlugin[] {

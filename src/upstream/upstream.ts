@@ -258,14 +258,13 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
    * for an endpoint no longer in the set.
    *
    * @throws InvalidArgumentError for an `endpoint` that is not an endpoint
-   * (no string `id`) or an outcome that is not one; nothing is counted.
+   * of this upstream (no string `id`, `host` and `port`, or another host or
+   * port than the endpoint with that id) or an outcome that is not one;
+   * nothing is counted.
    */
   report(endpoint: Endpoint, outcome: Outcome): boolean {
-    if (typeof endpoint !== "object" || endpoint === null || typeof endpoint.id !== "string") {
-      throw new InvalidArgumentError("endpoint", "must be an Endpoint the upstream gave out (pick() or endpointOf())");
-    }
+    const host = this.#hostOf(endpoint);
     checkOutcome(outcome);
-    const host = this.#byId.get(endpoint.id);
     if (host === undefined) return false;
     const table = this.#table;
     const timed = outcome.latencyMs !== undefined;
@@ -455,6 +454,31 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       }
     }
     return chosen;
+  }
+
+  /**
+   * The host of an endpoint this upstream gave out, or undefined when it has
+   * left the set. Throws for anything that is not such an endpoint: no
+   * string id, host and port, or an id the upstream knows with another host
+   * or port (a made-up `{ id }`).
+   */
+  #hostOf(endpoint: Endpoint): UpstreamHost | undefined {
+    if (
+      typeof endpoint !== "object" ||
+      endpoint === null ||
+      typeof endpoint.id !== "string" ||
+      typeof endpoint.host !== "string" ||
+      typeof endpoint.port !== "number"
+    ) {
+      throw new InvalidArgumentError("endpoint", "must be an Endpoint the upstream gave out (pick() or endpointOf())");
+    }
+    const host = this.#byId.get(endpoint.id);
+    if (host !== undefined && host.endpoint !== endpoint) {
+      if (host.endpoint.host !== endpoint.host || host.endpoint.port !== endpoint.port) {
+        throw new InvalidArgumentError("endpoint", `is not the endpoint ${show(endpoint.id)} of this upstream`);
+      }
+    }
+    return host;
   }
 
   /** Asks the admitting plug-ins; on a refusal, tries other endpoints (honouring `avoid`, rebuilding when due). */

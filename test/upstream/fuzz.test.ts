@@ -185,3 +185,57 @@ describe(`fuzz: ${RUNS} inputs per entry point work or throw a typed error`, () 
     expect([...outcomes].sort()).toEqual(["ERR_INVALID_ARGUMENT", "resolved"]);
   });
 });
+
+describe("bad arguments, one by one", () => {
+  it("report() refuses what is not an endpoint of this upstream, and counts nothing", () => {
+    const { upstream, endpoints } = served();
+    const [a] = endpoints as [Endpoint];
+    const bad: [unknown, unknown, string][] = [
+      [undefined, { status: 200 }, "endpoint"],
+      [{ id: a.id }, { status: 200 }, "endpoint"], // a made-up { id }
+      [{ ...a, port: 81 }, { status: 200 }, "endpoint"],
+      [a, { status: "abc" }, "outcome.status"],
+      [a, { status: 200.5 }, "outcome.status"],
+      [a, { latencyMs: -5 }, "outcome.latencyMs"],
+      [a, { latencyMs: Number.NaN }, "outcome.latencyMs"],
+      [a, { failure: "refused" }, "outcome.failure"],
+      [a, null, "outcome"],
+    ];
+    for (const [e, o, argument] of bad) {
+      expect(() => upstream.report(e as Endpoint, o as never)).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", argument }),
+      );
+    }
+    expect(upstream.stats(a.id)).toMatchObject({ requests: 0, failures: 0, lastLatencyMs: undefined });
+    expect(upstream.report({ ...a }, { status: 200 })).toBe(true); // an equal copy is the same endpoint
+  });
+
+  it("override(id, 'no') is a typed error, not a silent no-op", () => {
+    const { upstream } = served();
+    expect(() => upstream.override("10.0.0.1:80", "no" as never)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", argument: "state" }),
+    );
+    expect(upstream.override("nope:1", "down")).toBe(false);
+    expect(upstream.override("10.0.0.1:80", "down")).toBe(true);
+  });
+
+  it("createUpstream() names the option that is wrong", () => {
+    const resolver = new ManualResolver();
+    const bad: [Partial<UpstreamOptions>, string][] = [
+      [{ balancer: "roundRobin" as never }, "balancer"],
+      [{ clock: {} as never }, "clock"],
+      [{ random: { next: 1 } as never }, "random"],
+      [{ priority: null as never }, "priority"],
+      [{ filter: { tags: "v1" } as never }, "filter.tags"],
+      [{ readyTimeoutMs: 2 ** 31 }, "readyTimeoutMs"],
+      [{ attemptTimeoutMs: -1 }, "attemptTimeoutMs"],
+      [{ rebuildDelayMs: Number.NaN }, "rebuildDelayMs"],
+    ];
+    for (const [options, option] of bad) {
+      expect(() => createUpstream({ name: "api", resolver, ...options })).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_CONFIG", option }),
+      );
+    }
+    expect(() => createUpstream(null as never)).toThrow(expect.objectContaining({ option: "options" }));
+  });
+});
