@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sameEndpoint } from "../src/endpoint.js";
 import { endpoint, endpointId, InvalidArgumentError, InvalidEndpointError, parseEndpoint } from "../src/index.js";
-
-/** The error `fn` throws (fails the test when it returns). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "./helpers/errors.js";
 
 describe("endpoint()", () => {
   it("fills Kong's defaults: weight 100, priority 0, scheme http", () => {

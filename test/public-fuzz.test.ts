@@ -1,15 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Endpoint } from "../src/index.js";
-import {
-  createUpstream,
-  endpoint,
-  endpointMatcher,
-  isFailure,
-  ServiceRegistry,
-  SwitchyardError,
-} from "../src/index.js";
+import { createUpstream, endpoint, endpointMatcher, isFailure, ServiceRegistry } from "../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../src/testing/index.js";
+import { worksOrTypedError } from "./helpers/errors.js";
 
 /**
  * The remaining public entry points that take user input (the registry, the
@@ -17,16 +11,6 @@ import { ManualClock, ManualResolver, seededRandom } from "../src/testing/index.
  * each: every call works or throws a SwitchyardError with a stable code.
  */
 const RUNS = 10_000;
-
-function worksOrTypedError(call: () => unknown): boolean {
-  try {
-    call();
-    return true;
-  } catch (e) {
-    if (e instanceof SwitchyardError && e.code.startsWith("ERR_")) return false;
-    throw e;
-  }
-}
 
 describe(`fuzz: ${RUNS} inputs per entry point work or throw a typed error`, () => {
   it("ServiceRegistry: register, get, find, has, unregister, byTags", () => {

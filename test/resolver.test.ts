@@ -4,16 +4,7 @@ import type { Endpoint } from "../src/index.js";
 import { endpoint, InvalidArgumentError, InvalidEndpointError, ResolverError } from "../src/index.js";
 import { normalizeEndpoints } from "../src/resolver.js";
 import { ManualResolver } from "../src/testing/index.js";
-
-/** The error `fn` throws (fails the test when it returns). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "./helpers/errors.js";
 
 describe("Resolver events", () => {
   it("emits endpoints only on a change, and resolved on every success, after endpoints", () => {

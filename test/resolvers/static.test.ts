@@ -6,16 +6,7 @@ import {
   type StaticResolver,
   staticResolver,
 } from "../../src/index.js";
-
-/** The error `fn` throws (fails the test when it returns). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
+import { thrown } from "../helpers/errors.js";
 
 /** `[id, weight]` of every published endpoint. */
 function weights(resolver: StaticResolver): [string, number][] | undefined {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Endpoint, Upstream, UpstreamOptions } from "../../src/index.js";
 import { createUpstream, roundRobin, SwitchyardError } from "../../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
+import { worksOrTypedError } from "../helpers/errors.js";
 
 /**
  * Every public upstream entry point that takes user input, fed 10,000 random
@@ -11,17 +12,6 @@ import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/ind
  * (never a TypeError), and a call that throws changes nothing.
  */
 const RUNS = 10_000;
-
-/** Runs `call`; true when it returned, false when it threw a SwitchyardError; rethrows anything else. */
-function worksOrTypedError(call: () => unknown): boolean {
-  try {
-    call();
-    return true;
-  } catch (e) {
-    if (e instanceof SwitchyardError && typeof e.code === "string" && e.code.startsWith("ERR_")) return false;
-    throw e;
-  }
-}
 
 /** A value of any kind, or one of the given near-misses. */
 function anyOr(...shaped: fc.Arbitrary<unknown>[]): fc.Arbitrary<unknown> {
