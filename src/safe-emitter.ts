@@ -59,7 +59,7 @@ export class SafeEmitter<Events extends EventEmitter.ValidEventTypes> extends Ev
     fn: EventEmitter.EventListener<Events, T>,
     context?: unknown,
   ): this {
-    return super.addListener(event, guarded(fn as Listener) as typeof fn, context);
+    return this.on(event, fn, context);
   }
 
   override once<T extends EventEmitter.EventNames<Events>>(
