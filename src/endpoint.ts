@@ -326,44 +326,50 @@ export function endpointList(list: unknown, defaults: EndpointDefaults | undefin
     );
   }
   const d = checkDefaults(defaults);
-  const out: Endpoint[] = [];
-  const slotOf = new Map<string, number>(); // id -> index in out
-  const firstEntry: number[] = []; // index in out -> index in list of its first entry
+  const parsed: Endpoint[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const entry: unknown = list[i];
-    let e: Endpoint;
     try {
-      e = endpointWith(entry, d);
+      parsed[i] = endpointWith(entry, d);
     } catch (error) {
       if (!(error instanceof InvalidEndpointError)) throw error;
       throw new InvalidEndpointError(`${argument}[${i}]: ${error.message}`, entry, { cause: error });
     }
-    const slot = slotOf.get(e.id);
-    if (slot === undefined) {
-      slotOf.set(e.id, out.length);
-      firstEntry.push(i);
+  }
+  // Entries with one id are found next to each other in id order (a stable
+  // sort keeps the first listed first): no map of fresh id strings to hash.
+  const order = Array.from(parsed.keys()).sort((x, y) => compareIds(parsed[x] as Endpoint, parsed[y] as Endpoint));
+  const out: Endpoint[] = [];
+  let first = -1; // index in list of the kept entry's first occurrence
+  for (const i of order) {
+    const e = parsed[i] as Endpoint;
+    const kept = out[out.length - 1];
+    if (kept === undefined || kept.id !== e.id) {
       out.push(e);
+      first = i;
       continue;
     }
-    const kept = out[slot] as Endpoint;
     const difference = differingField(kept, e);
     if (difference !== undefined) {
-      const j = firstEntry[slot] as number;
       throw new InvalidEndpointError(
-        `${entryName(argument, j, list[j])} and ${entryName(argument, i, entry)} are both endpoint ${e.id} but differ in ${difference}; entries with the same id are one endpoint and may differ only in weight (their weights add up)`,
-        [list[j], entry],
+        `${entryName(argument, first, list[first])} and ${entryName(argument, i, list[i])} are both endpoint ${e.id} but differ in ${difference}; entries with the same id are one endpoint and may differ only in weight (their weights add up)`,
+        [list[first], list[i]],
       );
     }
     const weight = kept.weight + e.weight;
     if (weight > MAX_WEIGHT) {
       throw new InvalidEndpointError(
         `${argument}[${i}]: the weights of endpoint ${e.id} add up to ${weight}, above ${MAX_WEIGHT} (entries with the same id add their weights)`,
-        entry,
+        list[i],
       );
     }
-    if (weight !== kept.weight) out[slot] = Object.freeze({ ...kept, weight });
+    if (weight !== kept.weight) out[out.length - 1] = Object.freeze({ ...kept, weight });
   }
   return out;
+}
+
+function compareIds(a: Endpoint, b: Endpoint): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 function entryName(argument: string, index: number, entry: unknown): string {
