@@ -21,6 +21,8 @@
 import type { Balancer, Host, Outcome, PluginContext, Upstream, UpstreamPlugin } from "../src/index.js";
 import {
   createUpstream,
+  leastRequest,
+  p2cPeakEwma,
   random,
   roundRobin,
   staticResolver,
@@ -33,7 +35,14 @@ import { bytesPerOp, figure, msPerCall, nsPerOp, opLoop, sink } from "./harness.
 import { baselinePicker, build, endpointInputs, priorityPicker } from "./pick.js";
 
 const OK: Outcome = Object.freeze({ status: 200 });
-const BALANCERS: readonly (() => Balancer)[] = [roundRobin, weightedRoundRobin, random, weightedRandom];
+const BALANCERS: readonly (() => Balancer)[] = [
+  roundRobin,
+  weightedRoundRobin,
+  random,
+  weightedRandom,
+  () => leastRequest(),
+  () => p2cPeakEwma(),
+];
 
 /** A 1,000-endpoint weighted upstream on the system clock (the production defaults). */
 function upstreamOf(balancer: Balancer, priorities = 1): Upstream {

@@ -7,7 +7,9 @@ import type { Balancer, BalancerContext, Endpoint, EndpointInput, Host, Picker }
 import {
   createUpstream,
   endpoint,
+  leastRequest,
   MAX_WEIGHT,
+  p2cPeakEwma,
   random,
   roundRobin,
   staticResolver,
@@ -219,6 +221,8 @@ export const benches: readonly Bench[] = [
   pickBench("pick.weighted-round-robin.n100000", () => build(weightedRoundRobin(), 100_000, true)),
   pickBench("pick.random.n1000", () => build(random(), 1000, false)),
   pickBench("pick.weighted-random.n1000", () => build(weightedRandom(), 1000, true)),
+  pickBench("pick.least-request.n1000", () => build(leastRequest(), 1000, false)),
+  pickBench("pick.peak-ewma.n1000", () => build(p2cPeakEwma(), 1000, false)),
   pickBench("pick.priority.n1000", priorityPicker),
   {
     name: "build.weighted-round-robin.n100000",

@@ -156,3 +156,27 @@ export function show(value: unknown): string {
       return value === null ? "null" : Array.isArray(value) ? "an array" : "an object";
   }
 }
+
+/**
+ * A circuit breaker refused a call: it is open, or half-open with every
+ * probe taken. `retryAfterMs` says when to try again: the time left until it
+ * goes half-open, or 0 when it is half-open (a probe is in flight; a slot
+ * frees when one settles). cockatiel calls it `BrokenCircuitError`.
+ */
+export class CircuitOpenError extends SwitchyardError {
+  /** The breaker's state when it refused: `"open"` or `"half-open"`. */
+  readonly state: "open" | "half-open";
+  /** Milliseconds until the breaker lets a probe through (0 when half-open). */
+  readonly retryAfterMs: number;
+
+  constructor(state: "open" | "half-open", retryAfterMs: number) {
+    super(
+      "ERR_CIRCUIT_OPEN",
+      state === "open"
+        ? `the circuit is open; it lets a probe through in ${Math.ceil(retryAfterMs)} ms`
+        : "the circuit is half-open and every probe is taken; retry when one settles",
+    );
+    this.state = state;
+    this.retryAfterMs = retryAfterMs;
+  }
+}

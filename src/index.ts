@@ -4,12 +4,34 @@
  * @module
  */
 export type { Balancer, BalancerContext, Host, PickContext, Picker } from "./balancer.js";
+export type { LeastRequestOptions } from "./balancers/least-request.js";
+export { leastRequest } from "./balancers/least-request.js";
 export type { LoadMetric } from "./balancers/load-metric.js";
 export { inFlightLoad } from "./balancers/load-metric.js";
+export type { P2COptions } from "./balancers/p2c.js";
+export { p2c } from "./balancers/p2c.js";
+export type { P2CPeakEwmaOptions, PeakEwmaOptions } from "./balancers/peak-ewma.js";
+export { p2cPeakEwma, peakEwma } from "./balancers/peak-ewma.js";
 export { random } from "./balancers/random.js";
 export { roundRobin } from "./balancers/round-robin.js";
 export { weightedRandom } from "./balancers/weighted-random.js";
 export { weightedRoundRobin } from "./balancers/weighted-round-robin.js";
+export { anyStrategy } from "./breaker/any.js";
+export type { BreakerBackoff, OpenBackoffOptions } from "./breaker/backoff.js";
+export { openBackoff } from "./breaker/backoff.js";
+export type { BreakerEvents, BreakerPermit, BreakerStateChange, CircuitBreakerOptions } from "./breaker/breaker.js";
+export { CircuitBreaker } from "./breaker/breaker.js";
+export type { BreakerSnapshot, BreakerState, CircuitOptions } from "./breaker/circuit.js";
+export { consecutiveFailures } from "./breaker/consecutive.js";
+export type { FailureRateByCountOptions } from "./breaker/count-window.js";
+export { failureRateByCount } from "./breaker/count-window.js";
+export type { CircuitBreakersOptions, CircuitBreakersPlugin } from "./breaker/plugin.js";
+export { circuitBreakers } from "./breaker/plugin.js";
+export type { SlowCallRateOptions } from "./breaker/slow-call.js";
+export { slowCallRate } from "./breaker/slow-call.js";
+export type { BreakerStrategy } from "./breaker/strategy.js";
+export type { FailureRateByTimeOptions } from "./breaker/time-window.js";
+export { failureRateByTime } from "./breaker/time-window.js";
 export type { Clock, Timer } from "./clock.js";
 export { systemClock } from "./clock.js";
 export type { Endpoint, EndpointDefaults, EndpointInput } from "./endpoint.js";
@@ -19,6 +41,7 @@ export { endpointMatcher } from "./endpoint-filter.js";
 export type { NoEndpointsReason } from "./errors.js";
 export {
   AbortError,
+  CircuitOpenError,
   ClosedError,
   InvalidArgumentError,
   InvalidConfigError,

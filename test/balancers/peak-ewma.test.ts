@@ -1,0 +1,258 @@
+import { describe, expect, it } from "vitest";
+import { PickerRandom } from "../../src/balancers/picker-random.js";
+import type { Balancer, EndpointTable, Host, LoadMetric, PluginContext, UpstreamPlugin } from "../../src/index.js";
+import { createUpstream, leastRequest, p2c, p2cPeakEwma, peakEwma, roundRobin } from "../../src/index.js";
+import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
+import { expectConfigErrors } from "../helpers/config-errors.js";
+import { context, fixture, pickIndexes } from "../helpers/picks.js";
+
+/** A plug-in whose context the test holds: the live table and the hosts. */
+function lever() {
+  let ctx: PluginContext | undefined;
+  const plugin: UpstreamPlugin = { name: "lever", attach: (c) => (ctx = c) };
+  return {
+    plugin,
+    table: () => (ctx as PluginContext).table,
+    host: (id: string) => (ctx as PluginContext).hosts().find((h) => h.endpoint.id === id) as Host,
+  };
+}
+
+function setup(balancer: Balancer, ids: readonly string[], options: { attemptTimeoutMs?: number; seed?: number } = {}) {
+  const resolver = new ManualResolver();
+  const clock = new ManualClock();
+  const l = lever();
+  const upstream = createUpstream({
+    name: "api",
+    resolver,
+    clock,
+    random: seededRandom(options.seed ?? 5),
+    balancer,
+    plugins: [l.plugin],
+    attemptTimeoutMs: options.attemptTimeoutMs,
+  });
+  resolver.push(ids.map((id) => `${id}:80`));
+  return { upstream, clock, ...l };
+}
+
+describe("peakEwma()", () => {
+  it("validates decayMs (finite, > 0) and defaultRttMs (finite, >= 0)", () => {
+    expectConfigErrors(
+      (options: unknown) => peakEwma(options as object),
+      [
+        [{ decayMs: 0 }, "decayMs"],
+        [{ decayMs: -1 }, "decayMs"],
+        [{ decayMs: Number.NaN }, "decayMs"],
+        [{ decayMs: Number.POSITIVE_INFINITY }, "decayMs"],
+        [{ decayMs: "10s" }, "decayMs"],
+        [{ defaultRttMs: -1 }, "defaultRttMs"],
+        [{ defaultRttMs: Number.NaN }, "defaultRttMs"],
+        [{ defaultRttMs: Number.POSITIVE_INFINITY }, "defaultRttMs"],
+        [null, "options"],
+        ["fast", "options"],
+      ],
+    );
+    expectConfigErrors(
+      (options: unknown) => p2cPeakEwma(options as object),
+      [
+        [{ decayMs: 0 }, "decayMs"],
+        [{ defaultRttMs: -5 }, "defaultRttMs"],
+        [{ choiceCount: 1 }, "choiceCount"],
+        [42, "options"],
+      ],
+    );
+    expect(() => peakEwma({ decayMs: 0.5, defaultRttMs: 0 })).not.toThrow();
+  });
+
+  it('p2cPeakEwma() is p2c over it, named "peak-ewma"; the metric is named "peak-ewma" too', () => {
+    const balancer = p2cPeakEwma();
+    expect(balancer.name).toBe("peak-ewma");
+    expect(balancer.metric?.name).toBe("peak-ewma");
+    expect(typeof balancer.metric?.update).toBe("function");
+    expect(p2c(peakEwma()).name).toBe("p2c:peak-ewma");
+  });
+
+  it("load = estimate × (inFlight + 1), with the default RTT before the first latency; no clock is read", () => {
+    const f = fixture([1, 1]);
+    const slot = (f.hosts[0] as Host).slot;
+    const metric = peakEwma();
+    expect(f.table.loadEstimate[slot]).toBeNaN();
+    expect(metric.load(f.table, slot)).toBe(30);
+    f.table.inFlight[slot] = 2;
+    expect(metric.load(f.table, slot)).toBe(90);
+    expect(peakEwma({ defaultRttMs: 12 }).load(f.table, slot)).toBe(36);
+    f.table.loadEstimate[slot] = 7.5;
+    expect(metric.load(f.table, slot)).toBe(22.5);
+  });
+});
+
+describe("peakEwma() updated by an upstream on a ManualClock", () => {
+  it("the first latency sets the estimate; a higher one resets it to the peak; a lower one decays toward it by e^(-Δt/decayMs)", async () => {
+    const { upstream, clock, table, host } = setup(p2cPeakEwma(), ["h0.test"]);
+    const metric = upstream.balancer.metric as LoadMetric;
+    const slot = host("h0.test:80").slot;
+    const t = table;
+    expect(metric.load(t(), slot)).toBe(30); // no data: Linkerd's default RTT
+
+    const first = upstream.begin();
+    expect(metric.load(t(), slot)).toBe(60); // 30 × (1 in flight + 1)
+    clock.advance(40);
+    upstream.end(first, { status: 200 });
+    expect([t().lastLatencyMs[slot], t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([40, 40, 40]);
+    expect(metric.load(t(), slot)).toBe(40);
+
+    clock.advance(1000);
+    const faster = upstream.begin(); // at 1,040
+    clock.advance(10);
+    upstream.end(faster, { status: 200 }); // 10 ms, at 1,050
+    const w = Math.exp(-(1050 - 40) / 10_000);
+    expect(t().loadEstimate[slot]).toBe(40 * w + 10 * (1 - w));
+    expect(t().loadEstimate[slot]).toBeCloseTo(37.118, 3);
+    expect(t().loadStamp[slot]).toBe(1050);
+
+    const slower = upstream.begin();
+    clock.advance(100);
+    upstream.end(slower, { status: 503 }); // any timed outcome counts: 100 ms > 37.1, the peak
+    expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([100, 1150]);
+
+    // Two attempts overlap; the later one ends first.
+    const early = upstream.begin(); // at 1,150
+    clock.advance(200);
+    const late = upstream.begin(); // at 1,350
+    clock.advance(5);
+    upstream.end(late, { status: 200 }); // 5 ms, ends at 1,355
+    const w2 = Math.exp(-(1355 - 1150) / 10_000);
+    expect(t().loadEstimate[slot]).toBe(100 * w2 + 5 * (1 - w2));
+    // The early one reports 20 ms: it ended at 1,150 + 20 = 1,170, before the last update,
+    // so it decays nothing (w = 1) and leaves the stamp where it was.
+    const before = t().loadEstimate[slot];
+    upstream.end(early, { status: 200, latencyMs: 20 });
+    expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([before, 1355]);
+
+    // report() with a latency is an outcome too (ended now); without one there is nothing to learn.
+    const endpoint = upstream.endpoints[0] as (typeof upstream.endpoints)[number];
+    upstream.report(endpoint, { status: 200, latencyMs: 500 });
+    expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([500, 1355]);
+    clock.advance(645);
+    upstream.report(endpoint, { status: 200 });
+    expect(t().loadEstimate[slot]).toBe(500);
+    upstream.report(endpoint, { status: 200, latencyMs: 100 }); // at 2,000
+    const w3 = Math.exp(-(2000 - 1355) / 10_000);
+    expect(t().loadEstimate[slot]).toBe(500 * w3 + 100 * (1 - w3));
+    await upstream.close();
+  });
+
+  it("decayMs sets the time constant; abandoned attempts are not outcomes and leave the estimate alone", async () => {
+    const { upstream, clock, table, host } = setup(p2cPeakEwma({ decayMs: 1000 }), ["h0.test"], {
+      attemptTimeoutMs: 5000,
+    });
+    const slot = host("h0.test:80").slot;
+    const a = upstream.begin();
+    clock.advance(80);
+    upstream.end(a, { status: 200 });
+    clock.advance(920);
+    const b = upstream.begin(); // at 1,000
+    clock.advance(20);
+    upstream.end(b, { status: 200 }); // at 1,020: Δt = 940 ms
+    const w = Math.exp(-940 / 1000);
+    expect(table().loadEstimate[slot]).toBe(80 * w + 20 * (1 - w));
+    const estimate = table().loadEstimate[slot];
+    upstream.begin(); // never ended
+    clock.advance(5000);
+    expect(upstream.snapshot().attempts.abandoned).toBe(1);
+    expect(table().loadEstimate[slot]).toBe(estimate);
+    await upstream.close();
+  });
+
+  it("a slot that leaves and is reused starts again with no data", async () => {
+    const resolver = new ManualResolver();
+    const clock = new ManualClock();
+    const l = lever();
+    const upstream = createUpstream({ name: "api", resolver, clock, balancer: p2cPeakEwma(), plugins: [l.plugin] });
+    resolver.push(["h0.test:80"]);
+    const a = upstream.begin();
+    clock.advance(300);
+    upstream.end(a, { status: 200 });
+    const slot = l.host("h0.test:80").slot;
+    expect(l.table().loadEstimate[slot]).toBe(300);
+    resolver.push([]);
+    resolver.push(["h1.test:80"]);
+    expect(l.host("h1.test:80").slot).toBe(slot);
+    expect(l.table().loadEstimate[slot]).toBeNaN();
+    expect(upstream.balancer.metric?.load(l.table(), slot)).toBe(30);
+    await upstream.close();
+  });
+});
+
+describe("p2cPeakEwma() picks", () => {
+  it("compare estimate × (inFlight + 1): 10 ms with 3 in flight (40) loses to no data and nothing in flight (30)", () => {
+    const f = fixture([1, 1], 17);
+    const [a, b] = f.hosts.map((h) => h.slot) as [number, number];
+    f.table.loadEstimate[a] = 10;
+    f.table.inFlight[a] = 3;
+    const picker = p2cPeakEwma().build(f.hosts, { ...context(17, f.table), downHosts: new Int32Array(1) });
+    // Two hosts: every pick compares both (distinct choices), and 30 < 40.
+    expect(pickIndexes(picker, f.endpoints, 100)).toEqual(new Array(100).fill(1));
+    // 2 in flight: 30 against 30, a tie: the first drawn, ⌊x·2 / 2^31⌋ of the pick's one draw x.
+    f.table.inFlight[a] = 2;
+    expect(f.table.loadEstimate[b]).toBeNaN();
+    const random = new PickerRandom(seededRandom(17));
+    for (let k = 0; k < 100; k++) random.next31();
+    const firsts = Array.from({ length: 100 }, () => Math.floor((random.next31() * 2) / 2 ** 31));
+    expect(pickIndexes(picker, f.endpoints, 100)).toEqual(firsts);
+    expect(new Set(firsts).size).toBe(2);
+  });
+
+  it("through an upstream: an endpoint 10× slower gets far fewer attempts than the fast ones", async () => {
+    const run = async (balancer: Balancer) => {
+      const { upstream, clock } = setup(balancer, ["fast1.test", "fast2.test", "slow.test"], { seed: 9 });
+      const latency: Record<string, number> = { "fast1.test:80": 10, "fast2.test:80": 10, "slow.test:80": 100 };
+      const counts: Record<string, number> = {};
+      // One attempt every 2 ms for 6 s, each ended after its endpoint's latency.
+      for (let ms = 0; ms < 6000; ms += 2) {
+        const token = upstream.begin();
+        const id = upstream.endpointOf(token)?.id as string;
+        counts[id] = (counts[id] ?? 0) + 1;
+        clock.setTimer(() => upstream.end(token, { status: 200 }), latency[id] as number);
+        clock.advance(2);
+      }
+      clock.advance(100);
+      await upstream.close();
+      return counts;
+    };
+    const ewma = await run(p2cPeakEwma());
+    const least = await run(leastRequest());
+    const rr = await run(roundRobin());
+    // Its first 2 attempts go out before any latency is known (default RTT 30 ms); once its
+    // 100 ms is known it costs more than a fast endpoint with 9 in flight, and gets nothing.
+    expect(ewma).toEqual({ "fast1.test:80": 1488, "fast2.test:80": 1510, "slow.test:80": 2 });
+    // Least request sees only its 10× longer queue.
+    expect(least).toEqual({ "fast1.test:80": 1380, "fast2.test:80": 1416, "slow.test:80": 204 });
+    expect(rr).toEqual({ "fast1.test:80": 1000, "fast2.test:80": 1000, "slow.test:80": 1000 });
+  });
+
+  it("a user's own metric plugs in the same way: its update() sees every ended attempt's latency", async () => {
+    const seen: number[] = [];
+    // Slowest latency ever seen, a metric of one's own (state in loadEstimate).
+    const worst: LoadMetric = {
+      name: "worst-latency",
+      load: (table: EndpointTable, slot) => {
+        const w = table.loadEstimate[slot] as number;
+        return Number.isNaN(w) ? 0 : w;
+      },
+      update: (table, slot) => {
+        const latency = table.lastLatencyMs[slot] as number;
+        seen.push(latency);
+        const w = table.loadEstimate[slot] as number;
+        if (Number.isNaN(w) || latency > w) table.loadEstimate[slot] = latency;
+      },
+    };
+    const { upstream, clock } = setup(p2c(worst), ["a.test", "b.test"]);
+    const one = upstream.begin();
+    clock.advance(7);
+    upstream.end(one, { status: 200 });
+    upstream.end(upstream.begin(), { status: 200, latencyMs: 3 });
+    expect(seen).toEqual([7, 3]);
+    expect(upstream.snapshot().balancer).toBe("p2c:worst-latency");
+    await upstream.close();
+  });
+});
