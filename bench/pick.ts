@@ -22,7 +22,8 @@ import { seededRandom } from "../src/testing/index.js";
 import { PriorityPlanner } from "../src/upstream/planner.js";
 import { priorityOptions } from "../src/upstream/priority-options.js";
 import { PriorityPicker } from "../src/upstream/priority-picker.js";
-import { EndpointTable } from "../src/upstream/table.js";
+import type { EndpointTable } from "../src/upstream/table.js";
+import { hostsOf } from "../test/helpers/picks.js";
 import type { Figure, Measurement, PickerLike } from "./harness.js";
 import { figure, msPerCall, nsPerPick, sink } from "./harness.js";
 
@@ -64,15 +65,14 @@ function endpoints(n: number, weighted: boolean, priority = 0): Endpoint[] {
   return endpointInputs(n, { weighted, priority, seed: SEED + priority }).map((e) => endpoint(e));
 }
 
-/** Hosts over `endpoints`, in a fresh table: what a balancer builds over. */
-export function hostsOf(endpoints: readonly Endpoint[]): { table: EndpointTable; hosts: Host[] } {
-  const table = new EndpointTable();
-  return { table, hosts: endpoints.map((e) => ({ endpoint: e, slot: table.allocate(e.weight, 0) })) };
-}
-
 /** A fresh baseline over 1,000 hosts: what every ns/op figure is interleaved with. */
 export function baselinePicker(): BaselinePicker {
   return new BaselinePicker(hostsOf(endpoints(1000, false)).hosts);
+}
+
+/** What an upstream gives a balancer outside panic, with nothing down: the system clock, `Math.random`, the table. */
+function productionContext(table: EndpointTable): BalancerContext {
+  return { clock: systemClock, random: systemRandom, table, skipEjected: true, downHosts: new Int32Array(1) };
 }
 
 /**
@@ -82,14 +82,7 @@ export function baselinePicker(): BaselinePicker {
  */
 export function build(balancer: Balancer, n: number, weighted: boolean): Picker {
   const { table, hosts } = hostsOf(endpoints(n, weighted));
-  const context: BalancerContext = {
-    clock: systemClock,
-    random: systemRandom,
-    table,
-    skipEjected: true,
-    downHosts: new Int32Array(1), // none down, as the upstream keeps it
-  };
-  return balancer.build(hosts, context);
+  return balancer.build(hosts, productionContext(table));
 }
 
 /** A figure's name and how to produce its value, so `--filter` skips the setup of what it does not run. */
@@ -229,13 +222,7 @@ export const benches: readonly Bench[] = [
     unit: "ms",
     run: () => {
       const { table, hosts } = hostsOf(endpoints(100_000, true));
-      const context: BalancerContext = {
-        clock: systemClock,
-        random: systemRandom,
-        table,
-        skipEjected: true,
-        downHosts: new Int32Array(1), // none down, as the upstream keeps it
-      };
+      const context = productionContext(table);
       const balancer = weightedRoundRobin();
       return msPerCall(() => (balancer.build(hosts, context).pick() as Host).endpoint.port);
     },

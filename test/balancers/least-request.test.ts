@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Balancer, EndpointInput, EndpointTable, Host, PluginContext, UpstreamPlugin } from "../../src/index.js";
+import type { Balancer, EndpointInput, EndpointTable, Host } from "../../src/index.js";
 import { createUpstream, leastRequest, p2cPeakEwma, random, roundRobin } from "../../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
+import { lever } from "../helpers/lever.js";
 import { context, fixture, pickIndexes, tally } from "../helpers/picks.js";
 
 function live(seed: number, table: EndpointTable) {
@@ -111,19 +112,6 @@ describe("leastRequest() with unequal weights: candidates drawn by weight, compa
     expect(Math.abs((counts[1] as number) - 1000)).toBeLessThan(160); // sd ≈ 31
   });
 });
-
-/** A plug-in whose context the test holds: the live table, and ejections by id. */
-function lever() {
-  let ctx: PluginContext | undefined;
-  const plugin: UpstreamPlugin = { name: "lever", attach: (c) => (ctx = c) };
-  const host = (id: string) => (ctx as PluginContext).hosts().find((h) => h.endpoint.id === id) as Host;
-  return {
-    plugin,
-    eject: (id: string, on = true) => ctx?.eject(host(id), on),
-    table: () => (ctx as PluginContext).table,
-    host,
-  };
-}
 
 function hosts(weights: readonly number[]): EndpointInput[] {
   return weights.map((weight, i) => ({ host: `h${i}.test`, port: 80, weight }));

@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { PickerRandom } from "../../src/balancers/picker-random.js";
-import type { Balancer, EndpointTable, Host, LoadMetric, PluginContext, UpstreamPlugin } from "../../src/index.js";
+import type { Balancer, EndpointTable, Host, LoadMetric } from "../../src/index.js";
 import { createUpstream, leastRequest, p2c, p2cPeakEwma, peakEwma, roundRobin } from "../../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
+import { lever } from "../helpers/lever.js";
 import { context, fixture, pickIndexes } from "../helpers/picks.js";
-
-/** A plug-in whose context the test holds: the live table and the hosts. */
-function lever() {
-  let ctx: PluginContext | undefined;
-  const plugin: UpstreamPlugin = { name: "lever", attach: (c) => (ctx = c) };
-  return {
-    plugin,
-    table: () => (ctx as PluginContext).table,
-    host: (id: string) => (ctx as PluginContext).hosts().find((h) => h.endpoint.id === id) as Host,
-  };
-}
 
 function setup(balancer: Balancer, ids: readonly string[], options: { attemptTimeoutMs?: number; seed?: number } = {}) {
   const resolver = new ManualResolver();

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Balancer, EndpointInput, Host, PluginContext, UpstreamPlugin } from "../../src/index.js";
+import type { Balancer, EndpointInput, Host } from "../../src/index.js";
 import {
   createUpstream,
   inFlightLoad,
@@ -10,15 +10,8 @@ import {
   weightedRoundRobin,
 } from "../../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
+import { lever } from "../helpers/lever.js";
 import { pickCounts } from "../helpers/picks.js";
-
-/** A plug-in whose context the test holds, to eject and restore hosts by id. */
-function lever() {
-  let ctx: PluginContext | undefined;
-  const plugin: UpstreamPlugin = { name: "lever", attach: (c) => (ctx = c) };
-  const host = (id: string) => ctx?.hosts().find((h) => h.endpoint.id === id) as Host;
-  return { plugin, eject: (id: string, on = true) => ctx?.eject(host(id), on) };
-}
 
 function hosts(n: number, priority = 0, prefix = "h"): EndpointInput[] {
   return Array.from({ length: n }, (_, i) => ({ host: `${prefix}${i}.test`, port: 80, priority }));
