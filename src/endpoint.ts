@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidEndpointError } from "./errors.js";
+import { InvalidArgumentError, InvalidEndpointError, show } from "./errors.js";
 
 /** Largest endpoint weight, as in Kong (0..65535) and DNS SRV. */
 export const MAX_WEIGHT = 65535;
@@ -119,7 +119,7 @@ export function endpoint(input: EndpointInput | string, defaults?: EndpointDefau
 function endpointWith(input: unknown, d: Defaults): Endpoint {
   if (typeof input === "string") return parseWith(input, d);
   if (input === null || typeof input !== "object") {
-    throw new InvalidEndpointError(`endpoint must be a string or an object, got ${describe(input)}`, input);
+    throw new InvalidEndpointError(`endpoint must be a string or an object, got ${show(input)}`, input);
   }
   return build(input as EndpointInput, d, input);
 }
@@ -134,7 +134,7 @@ function build(fields: EndpointInput, d: Defaults, input: unknown): Endpoint {
   let scheme = d.scheme;
   if (fields.scheme != null) {
     const checked = normalizeScheme(fields.scheme);
-    if (checked === undefined) throw new InvalidEndpointError(`invalid scheme ${describe(fields.scheme)}`, input);
+    if (checked === undefined) throw new InvalidEndpointError(`invalid scheme ${show(fields.scheme)}`, input);
     scheme = checked;
   }
   const result: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
@@ -165,13 +165,13 @@ export function normalizeScheme(value: unknown): string | undefined {
 function checkDefaults(defaults: unknown): Defaults {
   if (defaults === undefined) return NO_DEFAULTS;
   if (defaults === null || typeof defaults !== "object") {
-    throw new InvalidArgumentError("defaults", `must be an object, got ${describe(defaults)}`);
+    throw new InvalidArgumentError("defaults", `must be an object, got ${show(defaults)}`);
   }
   const { scheme, weight, priority } = defaults as EndpointDefaults;
   if (scheme === undefined && weight === undefined && priority === undefined) return NO_DEFAULTS;
   const checkedScheme = scheme === undefined ? "http" : normalizeScheme(scheme);
   if (checkedScheme === undefined) {
-    throw new InvalidArgumentError("defaults.scheme", `must be a URL scheme such as "http", got ${describe(scheme)}`);
+    throw new InvalidArgumentError("defaults.scheme", `must be a URL scheme such as "http", got ${show(scheme)}`);
   }
   return {
     scheme: checkedScheme,
@@ -183,7 +183,7 @@ function checkDefaults(defaults: unknown): Defaults {
 function defaultInteger(value: unknown, field: string, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? "an integer >= 0" : `an integer in 0..${max}`;
-    throw new InvalidArgumentError(`defaults.${field}`, `must be ${range}, got ${describe(value)}`);
+    throw new InvalidArgumentError(`defaults.${field}`, `must be ${range}, got ${show(value)}`);
   }
   return value + 0; // -0 -> 0
 }
@@ -248,7 +248,7 @@ export function parseEndpoint(text: string, defaults?: EndpointDefaults): Endpoi
 
 function parseWith(text: unknown, d: Defaults): Endpoint {
   if (typeof text !== "string" || text.trim() === "") {
-    throw new InvalidEndpointError(`endpoint string must be non-empty, got ${describe(text)}`, text);
+    throw new InvalidEndpointError(`endpoint string must be non-empty, got ${show(text)}`, text);
   }
   const trimmed = text.trim();
   const prefix = SCHEME_PREFIX.exec(trimmed);
@@ -322,7 +322,7 @@ export function endpointList(list: unknown, defaults: EndpointDefaults | undefin
   if (!Array.isArray(list)) {
     throw new InvalidArgumentError(
       argument,
-      `must be an array of "host:port" strings or endpoint objects, got ${describe(list)}`,
+      `must be an array of "host:port" strings or endpoint objects, got ${show(list)}`,
     );
   }
   const d = checkDefaults(defaults);
@@ -438,7 +438,7 @@ function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
  */
 export function normalizeHost(host: unknown, input: unknown = host): string {
   if (typeof host !== "string" || host.trim() === "") {
-    throw new InvalidEndpointError(`endpoint needs a host, got ${describe(host)}`, input);
+    throw new InvalidEndpointError(`endpoint needs a host, got ${show(host)}`, input);
   }
   const bracketed = host.startsWith("[") && host.endsWith("]");
   const h = bracketed ? host.slice(1, -1) : host;
@@ -489,13 +489,7 @@ function normalizeIpv6(host: string, h: string, bracketed: boolean, input: unkno
 function checkInteger(value: unknown, field: string, min: number, max: number, input: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in ${min}..${max}`;
-    throw new InvalidEndpointError(`${field} must be ${range}, got ${describe(value)}`, input);
+    throw new InvalidEndpointError(`${field} must be ${range}, got ${show(value)}`, input);
   }
   return value + 0; // -0 -> 0
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
-  return typeof value;
 }

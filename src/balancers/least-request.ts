@@ -1,7 +1,8 @@
 import type { Balancer } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
+import { checkOptions } from "../options.js";
 import { inFlightLoad } from "./load-metric.js";
-import { checkOptions, choiceCount, p2cBalancer } from "./p2c.js";
+import { choiceCount, p2cBalancer } from "./p2c.js";
 
 /** Options of `leastRequest()` (Envoy's `LeastRequest` policy). */
 export interface LeastRequestOptions {

@@ -1,6 +1,7 @@
 import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
 import { SKIP_BOUND, slotsOf } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
+import { checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
 import { buildAliasTable, equalWeights } from "./alias-table.js";
 import type { LoadMetric } from "./load-metric.js";
@@ -408,13 +409,4 @@ export function choiceCount(value: unknown): number {
     throw new InvalidConfigError("choiceCount", `must be an integer >= 2, got ${show(value)}`);
   }
   return value as number;
-}
-
-/** Checks that a factory's options are an object or absent, so that reading an option never throws. @internal */
-export function checkOptions<T extends object>(options: unknown, factory: string): Partial<T> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
-    throw new InvalidConfigError("options", `${factory} options must be an object, got ${show(options)}`);
-  }
-  return options as Partial<T>;
 }

@@ -1,9 +1,10 @@
 import type { Balancer } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
+import { checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
 import type { LoadMetric } from "./load-metric.js";
 import type { P2COptions } from "./p2c.js";
-import { BUILT_IN_METRICS, checkOptions, choiceCount, p2cBalancer } from "./p2c.js";
+import { BUILT_IN_METRICS, choiceCount, p2cBalancer } from "./p2c.js";
 
 /** Options of `peakEwma()` (Finagle's and Linkerd's Peak EWMA). */
 export interface PeakEwmaOptions {

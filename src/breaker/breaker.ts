@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { AbortError, CircuitOpenError, InvalidArgumentError, InvalidConfigError, show } from "../errors.js";
+import { checkClock, checkRandom } from "../options.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import { SafeEmitter } from "../safe-emitter.js";
@@ -115,12 +116,8 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
   constructor(options?: CircuitBreakerOptions) {
     super();
     const o = optionsObject("new CircuitBreaker()", options);
-    const clock = o.clock ?? systemClock;
-    if (!hasMethods(clock, "now", "setTimer")) {
-      throw new InvalidConfigError("clock", "must be a Clock ({ now, setTimer })");
-    }
-    const random = o.random ?? systemRandom;
-    if (!hasMethods(random, "next")) throw new InvalidConfigError("random", "must be a Random ({ next })");
+    const clock = checkClock(o.clock) ?? systemClock;
+    const random = checkRandom(o.random) ?? systemRandom;
     const strategy = o.strategy ?? consecutiveFailures();
     if (!isStrategy(strategy)) {
       throw new InvalidConfigError(
@@ -344,14 +341,6 @@ class Permit implements BreakerPermit {
     settle(breaker, this.#token, kind, latencyMs ?? Number.NaN, this.#start);
     return true;
   }
-}
-
-function hasMethods(value: unknown, ...names: string[]): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    names.every((n) => typeof (value as Record<string, unknown>)[n] === "function")
-  );
 }
 
 /** Runs `fn`, turning an `InvalidArgumentError` it throws into an `InvalidConfigError` (a restore option). */

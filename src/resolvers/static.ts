@@ -1,6 +1,6 @@
 import type { Endpoint, EndpointInput } from "../endpoint.js";
 import { endpointList, normalizeScheme } from "../endpoint.js";
-import { InvalidConfigError } from "../errors.js";
+import { InvalidConfigError, show } from "../errors.js";
 import { Resolver } from "../resolver.js";
 
 /** Options of `staticResolver()`. */
@@ -74,17 +74,13 @@ function checkOptions(options: unknown): { name: string; scheme: string } {
   }
   const { name, scheme } = options as StaticResolverOptions;
   if (name != null && (typeof name !== "string" || name === "")) {
-    throw new InvalidConfigError("name", `must be a non-empty string, got ${describe(name)}`);
+    throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);
   }
   const checked = scheme == null ? "http" : normalizeScheme(scheme);
   if (checked === undefined) {
-    throw new InvalidConfigError("scheme", `must be a URL scheme such as "http" or "https", got ${describe(scheme)}`);
+    throw new InvalidConfigError("scheme", `must be a URL scheme such as "http" or "https", got ${show(scheme)}`);
   }
   return { name: name ?? "static", scheme: checked };
-}
-
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : typeof value;
 }
 
 /**

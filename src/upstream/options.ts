@@ -6,6 +6,7 @@ import type { Endpoint } from "../endpoint.js";
 import type { EndpointFilter } from "../endpoint-filter.js";
 import { endpointMatcher } from "../endpoint-filter.js";
 import { InvalidConfigError, show } from "../errors.js";
+import { checkClock, checkRandom } from "../options.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import type { Resolver } from "../resolver.js";
@@ -87,12 +88,6 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     throw new InvalidConfigError("balancer", "must be a Balancer ({ name, build }), e.g. roundRobin()");
   }
   if (priority !== undefined && !isObject(priority)) throw new InvalidConfigError("priority", "must be an object");
-  if (clock !== undefined && !(isObject(clock) && hasMethods(clock, "now", "setTimer"))) {
-    throw new InvalidConfigError("clock", "must be a Clock ({ now, setTimer })");
-  }
-  if (random !== undefined && !(isObject(random) && hasMethods(random, "next"))) {
-    throw new InvalidConfigError("random", "must be a Random ({ next })");
-  }
   return {
     name,
     resolver,
@@ -103,8 +98,8 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs ?? 60_000, { infinite: true }),
     rebuildDelayMs: duration("rebuildDelayMs", options.rebuildDelayMs ?? 0),
     readyTimeoutMs: duration("readyTimeoutMs", options.readyTimeoutMs ?? 10_000),
-    clock: clock ?? systemClock,
-    random: random ?? systemRandom,
+    clock: checkClock(clock) ?? systemClock,
+    random: checkRandom(random) ?? systemRandom,
   };
 }
 

@@ -3,9 +3,10 @@ import { isIP } from "node:net";
 import type { Clock } from "../../clock.js";
 import { endpoint } from "../../endpoint.js";
 import { InvalidConfigError, show } from "../../errors.js";
-import type { Random } from "../../random.js";
 import type { DnsErrorContext } from "./error.js";
 import { DnsError, dnsErrorFrom } from "./error.js";
+
+export { checkClock, checkOptions, checkRandom } from "../../options.js";
 
 /** Address family to resolve: 4 (A), 6 (AAAA), or 0 (both, as `dns.lookup`). */
 export type DnsFamily = 0 | 4 | 6;
@@ -107,35 +108,6 @@ export function checkBoolean(value: unknown, option: string, fallback: boolean):
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") throw new InvalidConfigError(option, `must be true or false, got ${show(value)}`);
   return value;
-}
-
-/** Checks that a factory's options are an object or absent, so that reading an option never throws. */
-export function checkOptions<T extends object>(options: unknown, factory: string): Partial<T> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
-    throw new InvalidConfigError("options", `${factory} options must be an object, got ${show(options)}`);
-  }
-  return options as Partial<T>;
-}
-
-/** Checks an optional `clock` option: an object with `now()` and `setTimer()`. */
-export function checkClock(clock: unknown): Clock | undefined {
-  if (clock === undefined) return undefined;
-  const c = clock as Partial<Clock> | null;
-  if (c === null || typeof c !== "object" || typeof c.now !== "function" || typeof c.setTimer !== "function") {
-    throw new InvalidConfigError("clock", `must be a Clock (now() and setTimer()), got ${show(clock)}`);
-  }
-  return c as Clock;
-}
-
-/** Checks an optional `random` option: an object with `next()`. */
-export function checkRandom(random: unknown): Random | undefined {
-  if (random === undefined) return undefined;
-  const r = random as Partial<Random> | null;
-  if (r === null || typeof r !== "object" || typeof r.next !== "function") {
-    throw new InvalidConfigError("random", `must be a Random (next()), got ${show(random)}`);
-  }
-  return r as Random;
 }
 
 /** A record type of one address family. */
