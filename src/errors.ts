@@ -58,7 +58,7 @@ export class InvalidArgumentError extends SwitchyardError {
  * (the set is empty), `drained` (every weight is 0), `unhealthy` (every
  * endpoint is ejected or forced down and the panic threshold is 0),
  * `overloaded` (`begin()` found endpoints but every one tried was refused
- * admission by a plug-in: a breaker open, a concurrency limit reached).
+ * admission by a plug-in that has no `refusal()` error of its own).
  */
 export type NoEndpointsReason = "unresolved" | "empty" | "drained" | "unhealthy" | "overloaded";
 
@@ -178,5 +178,34 @@ export class CircuitOpenError extends SwitchyardError {
     );
     this.state = state;
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Which concurrency limit refused an attempt: the whole upstream's, or one endpoint's. */
+export type ConcurrencyLimitKind = "upstream" | "endpoint";
+
+/**
+ * `begin()` refused an attempt because a concurrency limit was reached
+ * (`concurrencyLimits()`, Envoy's cluster circuit breakers): `limit` says
+ * which, `max` what it is. The attempt was not started; nothing was counted.
+ */
+export class ConcurrencyLimitError extends SwitchyardError {
+  /** The upstream that refused. */
+  readonly upstream: string;
+  /** `"upstream"`: the upstream's `maxRequests` in flight; `"endpoint"`: every endpoint tried had `maxRequestsPerEndpoint`. */
+  readonly limit: ConcurrencyLimitKind;
+  /** The limit's value. */
+  readonly max: number;
+
+  constructor(upstream: string, limit: ConcurrencyLimitKind, max: number) {
+    super(
+      "ERR_CONCURRENCY_LIMIT",
+      limit === "upstream"
+        ? `upstream "${upstream}": ${max} attempts in flight, its limit (maxRequests)`
+        : `upstream "${upstream}": every endpoint tried has ${max} attempts in flight, the per-endpoint limit (maxRequestsPerEndpoint)`,
+    );
+    this.upstream = upstream;
+    this.limit = limit;
+    this.max = max;
   }
 }

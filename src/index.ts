@@ -38,11 +38,12 @@ export type { Endpoint, EndpointDefaults, EndpointInput } from "./endpoint.js";
 export { DEFAULT_WEIGHT, endpoint, endpointId, MAX_WEIGHT, parseEndpoint } from "./endpoint.js";
 export type { EndpointFilter, EndpointSelector } from "./endpoint-filter.js";
 export { endpointMatcher } from "./endpoint-filter.js";
-export type { NoEndpointsReason } from "./errors.js";
+export type { ConcurrencyLimitKind, NoEndpointsReason } from "./errors.js";
 export {
   AbortError,
   CircuitOpenError,
   ClosedError,
+  ConcurrencyLimitError,
   InvalidArgumentError,
   InvalidConfigError,
   InvalidEndpointError,
@@ -52,6 +53,12 @@ export {
   SwitchyardError,
   UnknownServiceError,
 } from "./errors.js";
+export type {
+  ConcurrencyLimitsOptions,
+  ConcurrencyLimitsPlugin,
+  ConcurrencyLimitsView,
+} from "./health/concurrency-limits.js";
+export { concurrencyLimits } from "./health/concurrency-limits.js";
 export type { FailureKind, Outcome } from "./outcome.js";
 export { isFailure } from "./outcome.js";
 export type { Random } from "./random.js";
@@ -70,6 +77,15 @@ export type { StaticHost, StaticResolverOptions } from "./resolvers/static.js";
 export { StaticResolver, staticResolver } from "./resolvers/static.js";
 export type { ServiceEntry } from "./service-registry.js";
 export { ServiceRegistry } from "./service-registry.js";
+export type {
+  EndpointHealthReport,
+  HealthReason,
+  HealthStatus,
+  HealthWeight,
+  UpstreamHealth,
+  UpstreamHealthChange,
+  UpstreamHealthStatus,
+} from "./upstream/health.js";
 export type { UpstreamOptions } from "./upstream/options.js";
 export type { PluginContext, UpstreamPlugin } from "./upstream/plugin.js";
 export type { PriorityLevel, PriorityOptions } from "./upstream/priority-options.js";

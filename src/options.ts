@@ -12,7 +12,7 @@ import type { Random } from "./random.js";
 /** Checks that a factory's options are an object or absent, so that reading an option never throws. */
 export function checkOptions<T extends object>(options: unknown, factory: string): Partial<T> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== "object") {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new InvalidConfigError("options", `${factory} options must be an object, got ${show(options)}`);
   }
   return options as Partial<T>;

@@ -1,7 +1,7 @@
 import type { Host } from "../balancer.js";
 import type { Timer } from "../clock.js";
 import type { Endpoint } from "../endpoint.js";
-import { InvalidConfigError, show } from "../errors.js";
+import { CircuitOpenError, InvalidConfigError, show } from "../errors.js";
 import type { Outcome } from "../outcome.js";
 import { isFailure } from "../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../upstream/plugin.js";
@@ -204,6 +204,13 @@ class CircuitBreakers implements CircuitBreakersPlugin {
       this.#changed(host, circuit, OPEN, now);
     }
     return ((this.#ctx as PluginContext).table.inFlight[host.slot] as number) < circuit.config.probes;
+  }
+
+  /** `begin()` gave up after this plug-in refused `host`: says when its breaker lets a probe through. */
+  refusal(host: Host): CircuitOpenError {
+    const circuit = this.#circuits[host.slot];
+    if (circuit === undefined || circuit.state !== OPEN) return new CircuitOpenError("half-open", 0);
+    return new CircuitOpenError("open", circuit.retryAfter(this.#clock().now()));
   }
 
   onOutcome(host: Host, outcome: Outcome): void {

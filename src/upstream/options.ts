@@ -47,6 +47,14 @@ export interface UpstreamOptions {
   rebuildDelayMs?: number;
   /** Default timeout of `ready()`, ms. Default 10,000. */
   readyTimeoutMs?: number;
+  /**
+   * Kong's `healthchecks.threshold`: the percentage (0..100) of the total
+   * weight that must be available (weight > 0, not ejected or forced down)
+   * for `health()` to call the upstream HEALTHY. Reporting only: traffic
+   * follows the priority and panic rules whatever this says (Kong refuses
+   * all traffic below it). Default 0: healthy while any weight is available.
+   */
+  healthThreshold?: number;
   /** Time source. Default the system clock. */
   clock?: Clock;
   /** Randomness source. Default `Math.random`. */
@@ -64,6 +72,7 @@ export interface ResolvedUpstreamOptions {
   readonly attemptTimeoutMs: number;
   readonly rebuildDelayMs: number;
   readonly readyTimeoutMs: number;
+  readonly healthThreshold: number;
   readonly clock: Clock;
   readonly random: Random;
 }
@@ -98,6 +107,7 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs ?? 60_000, { infinite: true }),
     rebuildDelayMs: duration("rebuildDelayMs", options.rebuildDelayMs ?? 0),
     readyTimeoutMs: duration("readyTimeoutMs", options.readyTimeoutMs ?? 10_000),
+    healthThreshold: percent("healthThreshold", options.healthThreshold ?? 0),
     clock: checkClock(clock) ?? systemClock,
     random: checkRandom(random) ?? systemRandom,
   };
@@ -116,6 +126,13 @@ export function duration(option: string, ms: unknown, { infinite = false } = {})
     throw new InvalidConfigError(option, `must be a number of ms ${range}, got ${show(ms)}`);
   }
   return ms;
+}
+
+function percent(option: string, value: unknown): number {
+  if (typeof value !== "number" || !(value >= 0 && value <= 100)) {
+    throw new InvalidConfigError(option, `must be a percentage, a number from 0 to 100, got ${show(value)}`);
+  }
+  return value;
 }
 
 function checkedPlugins(plugins: unknown): readonly UpstreamPlugin[] {

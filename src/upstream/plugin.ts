@@ -21,6 +21,12 @@ export interface PluginContext {
   /** The hosts in the set now. */
   hosts(): readonly Host[];
   /**
+   * Attempts begun on the upstream (`begin()`) and not yet ended or
+   * reclaimed, on every endpoint, including endpoints that have left the
+   * set since. O(1). Per endpoint, read `table.inFlight[host.slot]`.
+   */
+  inFlight(): number;
+  /**
    * Sets (`true`) or clears (`false`) this plug-in's ejection reason on
    * `host`. An endpoint with any reason set takes no traffic outside panic
    * (an operator override aside). Takes effect at once; O(levels). Ignored for
@@ -67,6 +73,14 @@ export interface UpstreamPlugin {
    * upstream then tries another endpoint, a bounded number of times.
    */
   admit?(host: Host, context: PickContext | undefined): boolean;
+  /**
+   * The error `begin()` throws when this plug-in refused the last endpoint
+   * it tried (a `ConcurrencyLimitError` saying which limit, a
+   * `CircuitOpenError`...). Called once, off the hot path, only when
+   * `begin()` gives up. Without it, `begin()` throws
+   * `NoEndpointsError` with `reason: "overloaded"`.
+   */
+  refusal?(host: Host): Error;
   /**
    * An attempt on `host` ended, or an outcome was reported: called exactly
    * once per attempt. The counters in the table are already updated, and so

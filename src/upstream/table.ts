@@ -29,6 +29,8 @@ export class EndpointTable {
   override = new Int8Array(0);
   /** 1 when the slot may not take traffic outside panic: forced down, or an ejection reason without a forced up. Pickers test it. */
   down = new Uint8Array(0);
+  /** Clock time the slot joined, or its `down` flag last changed (set or cleared): how long it has been in its state. */
+  stateSince = new Float64Array(0);
   /** The endpoint's weight, for slow start to ramp (today's balancers weigh by `endpoint.weight`). */
   effectiveWeight = new Float64Array(0);
   /** Clock time the endpoint joined or last became eligible again: where slow start's warm-up begins. */
@@ -64,6 +66,7 @@ export class EndpointTable {
     this.ejection[slot] = 0;
     this.override[slot] = 0;
     this.down[slot] = 0;
+    this.stateSince[slot] = now;
     this.effectiveWeight[slot] = weight;
     this.warmupStart[slot] = now;
     this.loadEstimate[slot] = Number.NaN;
@@ -108,6 +111,7 @@ export class EndpointTable {
     this.ejection = grown(this.ejection, capacity);
     this.override = grown(this.override, capacity);
     this.down = grown(this.down, capacity);
+    this.stateSince = grown(this.stateSince, capacity);
     this.effectiveWeight = grown(this.effectiveWeight, capacity);
     this.warmupStart = grown(this.warmupStart, capacity);
     this.loadEstimate = grown(this.loadEstimate, capacity);

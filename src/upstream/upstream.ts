@@ -12,6 +12,8 @@ import type { Random } from "../random.js";
 import type { Resolver } from "../resolver.js";
 import { SafeEmitter } from "../safe-emitter.js";
 import { AttemptTable } from "./attempts.js";
+import type { UpstreamHealth, UpstreamHealthChange, UpstreamHealthStatus } from "./health.js";
+import { endpointHealth, upstreamHealth } from "./health.js";
 import { UpstreamHost } from "./host.js";
 import type { UpstreamOptions } from "./options.js";
 import { duration, upstreamOptions } from "./options.js";
@@ -40,13 +42,19 @@ export interface UpstreamEvents {
   picker: (picker: Picker) => void;
   /** The resolver failed; the last good set stays in force. */
   resolverError: (error: Error) => void;
+  /**
+   * The upstream's health changed (`health().health`: some weight available,
+   * and at least `healthThreshold` percent of the total). It starts
+   * UNHEALTHY (nothing resolved), so the first good set emits HEALTHY.
+   */
+  health: (change: UpstreamHealthChange) => void;
   /** An attempt was reclaimed after `attemptTimeoutMs` without `end()`. */
   abandoned: (endpoint: Endpoint, ageMs: number) => void;
   /** `close()` finished. */
   close: () => void;
 }
 
-/** Picks tried in `begin()` before it gives up with `NoEndpointsError("overloaded")`. */
+/** Picks tried in `begin()` before it gives up and throws the last refusing plug-in's error. */
 const ADMISSION_TRIES = 4;
 /** Picks tried to honour `PickContext.avoid`. */
 const AVOID_TRIES = 8;
@@ -81,12 +89,14 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   readonly #readyTimeoutMs: number;
   readonly #attemptTimeoutMs: number;
   readonly #rebuildDelayMs: number;
+  readonly #healthThreshold: number;
   readonly #table = new EndpointTable();
   readonly #attempts = new AttemptTable();
   readonly #planner: PriorityPlanner;
   readonly #plugins: readonly UpstreamPlugin[];
   readonly #admitters: readonly UpstreamPlugin[];
   readonly #observers: readonly UpstreamPlugin[];
+  readonly #watched: boolean;
   readonly #metric: LoadMetric | undefined;
   readonly #byId = new Map<string, UpstreamHost>();
   #bySlot: (UpstreamHost | undefined)[] = [];
@@ -101,6 +111,10 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   #lastError: Error | undefined;
   #closed = false;
   #abandoned = 0;
+  // Kong's data.weight, kept current on every flip and set change (for health() and the health event).
+  #weightTotal = 0;
+  #weightAvailable = 0;
+  #health: UpstreamHealthStatus = "UNHEALTHY";
   #reaper: Timer | undefined;
   #flushTimer: Timer | undefined;
   // Attempt time: read once per synchronous run (until microtasks drain) on a clock with `turnTime`.
@@ -127,9 +141,11 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#readyTimeoutMs = o.readyTimeoutMs;
     this.#attemptTimeoutMs = o.attemptTimeoutMs;
     this.#rebuildDelayMs = o.rebuildDelayMs;
+    this.#healthThreshold = o.healthThreshold;
     this.#plugins = plugins;
     this.#admitters = plugins.filter((p) => p.admit !== undefined);
     this.#observers = plugins.filter((p) => p.onOutcome !== undefined);
+    this.#watched = plugins.some((p) => p.onOutcome !== undefined || p.onJoin !== undefined);
     plugins.forEach((plugin, i) => {
       plugin.attach(this.#pluginContext(i, o.random));
     });
@@ -188,8 +204,10 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
    * refused), counts it in flight, notes its start time, and returns a
    * token: a small integer for `endpointOf()` and `end()`. Allocation-free.
    *
-   * @throws NoEndpointsError when nothing is eligible, or every endpoint
-   * tried was refused (`reason: "overloaded"`).
+   * @throws NoEndpointsError when nothing is eligible.
+   * @throws the refusing plug-in's `refusal()` error when every endpoint
+   * tried was refused (`ConcurrencyLimitError`, `CircuitOpenError`), or
+   * `NoEndpointsError` with `reason: "overloaded"` for a plug-in without one.
    * @throws ClosedError after `close()`.
    */
   begin(context?: PickContext): number {
@@ -312,15 +330,11 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   /** A point-in-time view: endpoints with health, ejections and counters; levels; weights; attempts; plug-ins. */
   snapshot(): UpstreamSnapshot {
     const table = this.#table;
-    let total = 0;
-    let available = 0;
     let inFlight = 0;
     const endpoints = this.#hosts.map((h): EndpointSnapshot => {
       const slot = h.slot;
       const weight = h.endpoint.weight;
       const down = table.down[slot] === 1;
-      total += weight;
-      if (weight > 0 && !down) available += weight;
       inFlight += table.inFlight[slot] as number;
       const ejections: string[] = [];
       const plugins: Record<string, unknown> = {};
@@ -349,9 +363,34 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       lastResolverError: summary(this.#lastError),
       endpoints,
       levels: this.#planner.levels(),
-      weight: { total, available, unavailable: total - available },
+      weight: this.#weight(),
       attempts: { inFlight, abandoned: this.#abandoned },
       plugins,
+    };
+  }
+
+  /**
+   * Kong's `GET /upstreams/{name}/health`, in-process: each endpoint's
+   * health (`HealthStatus`) with why it is out (each ejecting plug-in and its
+   * view of the endpoint, or the override) and for how long; the total,
+   * available and unavailable weight; the upstream's own health by
+   * `healthThreshold`. Plain, JSON-safe data. O(endpoints).
+   *
+   * @example
+   * const h = upstream.health();
+   * if (h.health === "UNHEALTHY") log.warn(`${h.name}: ${h.weight.available} of ${h.weight.total} available`);
+   * for (const e of h.endpoints) if (!e.available) log.info(e.id, e.reasons.map((r) => r.source));
+   */
+  health(): UpstreamHealth {
+    const now = this.#clock.now();
+    const failing = this.#lastError !== undefined;
+    return {
+      name: this.name,
+      health: this.#health,
+      threshold: this.#healthThreshold,
+      weight: this.#weight(),
+      resolver: { name: this.#resolver.name, lastError: summary(this.#lastError) },
+      endpoints: this.#hosts.map((h) => endpointHealth(h, this.#table, this.#plugins, this.#watched, failing, now)),
     };
   }
 
@@ -481,19 +520,37 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     return host;
   }
 
-  /** Asks the admitting plug-ins; on a refusal, tries other endpoints (honouring `avoid`, rebuilding when due). */
+  /**
+   * Asks the admitting plug-ins; on a refusal, tries other endpoints
+   * (honouring `avoid`, rebuilding when due). When every endpoint tried is
+   * refused, throws the last refusing plug-in's `refusal()` error.
+   */
   #admit(first: Host, context: PickContext | undefined): Host {
     let host: Host | undefined = first;
+    let refused: Host = first;
+    let refuser: UpstreamPlugin | undefined;
     for (let k = 0; k < ADMISSION_TRIES && host !== undefined; k++) {
-      let admitted = true;
-      for (let p = 0; p < this.#admitters.length && admitted; p++) {
-        admitted = (this.#admitters[p] as UpstreamPlugin).admit?.(host, context) !== false;
+      refuser = undefined;
+      for (let p = 0; p < this.#admitters.length && refuser === undefined; p++) {
+        const plugin = this.#admitters[p] as UpstreamPlugin;
+        if (plugin.admit?.(host, context) === false) refuser = plugin;
       }
-      if (admitted) return host;
+      if (refuser === undefined) return host;
+      refused = host;
       host = this.#choose(this.#pickFn.call(this.#picker, context), context);
     }
-    if (host === undefined) throw this.#noEndpoints();
-    throw new NoEndpointsError(this.name, "overloaded");
+    return this.#refuse(refuser, refused);
+  }
+
+  /** Throws the refusing plug-in's error (or `NoEndpointsError("overloaded")` when it has none or it fails). */
+  #refuse(plugin: UpstreamPlugin | undefined, host: Host): never {
+    let error: unknown;
+    try {
+      error = plugin?.refusal?.(host);
+    } catch (e) {
+      error = e;
+    }
+    throw error instanceof Error ? error : new NoEndpointsError(this.name, "overloaded");
   }
 
   /**
@@ -574,15 +631,49 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
 
   /** A slot's `down` flag changed: O(levels) in the planner; a rebuild, if one is due, is held for `rebuildDelayMs`. */
   #flipped(slot: number): void {
-    if (this.#table.down[slot] === 0) this.#table.warmupStart[slot] = this.#clock.now();
-    const due = this.#planner.flip(slot, this.#table.down[slot] === 1);
+    const table = this.#table;
+    const now = this.#clock.now();
+    const down = table.down[slot] === 1;
+    table.stateSince[slot] = now;
+    if (!down) table.warmupStart[slot] = now;
+    const weight = (this.#bySlot[slot] as UpstreamHost).endpoint.weight;
+    this.#weightAvailable += down ? -weight : weight;
+    const due = this.#planner.flip(slot, down);
     this.#swapPicker();
+    this.#checkHealth();
     if (due && this.#flushTimer === undefined && !this.#closed) {
       this.#flushTimer = this.#clock.setTimer(() => {
         this.#flushTimer = undefined;
         if (!this.#closed && this.#planner.flush()) this.#swapPicker();
       }, this.#rebuildDelayMs);
     }
+  }
+
+  /** Recounts the total and available weight (after a set change). */
+  #countWeight(): void {
+    let total = 0;
+    let available = 0;
+    for (const h of this.#hosts) {
+      const w = h.endpoint.weight;
+      total += w;
+      if (this.#table.down[h.slot] === 0) available += w;
+    }
+    this.#weightTotal = total;
+    this.#weightAvailable = available;
+  }
+
+  #weight(): { total: number; available: number; unavailable: number } {
+    const total = this.#weightTotal;
+    const available = this.#weightAvailable;
+    return { total, available, unavailable: total - available };
+  }
+
+  /** Emits `health` when the threshold rule's answer changed. */
+  #checkHealth(): void {
+    const health = upstreamHealth(this.#weightAvailable, this.#weightTotal, this.#healthThreshold);
+    if (health === this.#health || this.#closed) return;
+    this.#health = health;
+    this.emit("health", { health, threshold: this.#healthThreshold, weight: this.#weight() });
   }
 
   #swapPicker(): void {
@@ -602,6 +693,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       clock: this.#clock,
       random,
       hosts: () => this.#hosts,
+      inFlight: () => this.#attempts.live,
       eject: (host, ejected) => {
         if (this.#bySlot[host.slot] !== host) return false;
         const before = table.ejection[host.slot] as number;
@@ -660,12 +752,14 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       for (const host of added) for (const p of this.#plugins) p.onJoin?.(host);
       this.#planner.rebuild(hosts);
       this.#swapPicker();
+      this.#countWeight();
       this.emit("endpoints", {
         endpoints: this.endpoints,
         added: added.map((h) => h.endpoint),
         removed: removed.map((h) => h.endpoint),
         updated,
       });
+      this.#checkHealth();
     }
     if (first) for (const w of [...this.#waiters]) w.resolve();
   }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { BreakerStateChange, CircuitBreakersOptions, Outcome, Upstream } from "../../src/index.js";
 import {
+  CircuitOpenError,
   circuitBreakers,
   consecutiveFailures,
   createUpstream,
   InvalidConfigError,
-  NoEndpointsError,
   openBackoff,
   roundRobin,
   slowCallRate,
@@ -149,16 +149,21 @@ describe("circuitBreakers() through an upstream", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it("begin() throws NoEndpointsError 'overloaded' when every endpoint's breaker refuses", () => {
+  it("begin() throws CircuitOpenError with the time left when every endpoint's breaker refuses", () => {
     const { upstream, clock } = setup({ strategy: () => consecutiveFailures(1) }, ["a:1", "b:1"]);
     run(upstream, 2);
-    attempt(upstream, () => ({ failure: "timeout" })); // a:1 opens too
+    clock.advance(250);
+    attempt(upstream, () => ({ failure: "timeout" })); // a:1 opens too, 250 ms after b:1
     expect(upstream.snapshot().endpoints.map((e) => e.ejections)).toEqual([["circuit-breaker"], ["circuit-breaker"]]);
     // Both ejected: panic picks them anyway, and both refuse admission.
     const e = thrown(() => upstream.begin());
-    expect(e).toBeInstanceOf(NoEndpointsError);
-    expect((e as NoEndpointsError).reason).toBe("overloaded");
-    clock.advance(1000);
+    expect(e).toBeInstanceOf(CircuitOpenError);
+    expect((e as CircuitOpenError).state).toBe("open");
+    // The last endpoint tried was a:1, just opened: 1000 ms left (b:1 has 750 left and goes half-open first).
+    expect((e as CircuitOpenError).retryAfterMs).toBe(1000);
+    clock.advance(750);
+    expect(typeof upstream.begin()).toBe("number");
+    clock.advance(250);
     expect(typeof upstream.begin()).toBe("number");
   });
 
