@@ -21,6 +21,15 @@ export interface CircuitBreakerOptions extends CircuitOptions {
   random?: Random;
   /** Starts from this state (a `snapshot()` of an earlier breaker: opossum's warm start, cockatiel #89). */
   restore?: BreakerSnapshot;
+  /**
+   * A half-open breaker whose probes are all taken and have not settled this
+   * long after it went half-open is tripped open again, as if a probe had
+   * failed (resilience4j's `maxWaitDurationInHalfOpenState`): a permit that
+   * is never settled, or an `execute()` whose promise never settles, cannot
+   * hold the breaker half-open and refusing forever. Checked when a call is
+   * refused; no timer. Default 60,000 ms; `Infinity` disables.
+   */
+  halfOpenTimeoutMs?: number;
 }
 
 /** A state change, as `CircuitBreaker`'s `stateChange` event gives it. */
@@ -103,6 +112,7 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
   readonly #circuit: Circuit;
   readonly #clock: Clock;
   readonly #timed: boolean;
+  readonly #halfOpenTimeoutMs: number;
   #settlers: Settlers | undefined;
 
   static {
@@ -128,6 +138,7 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
     this.strategy = strategy;
     this.#clock = clock as Clock;
     this.#timed = strategy.timed === true;
+    this.#halfOpenTimeoutMs = halfOpenTimeout(o.halfOpenTimeoutMs);
     this.#circuit = new Circuit(strategy, circuitConfig(o, clock as Clock, random as Random));
     if (o.restore !== undefined) {
       const snapshot = readSnapshot(o.restore, "restore", true);
@@ -183,15 +194,19 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
       this.#settle(token, signal?.aborted === true ? NEITHER : FAILURE, Number.NaN, start);
       return Promise.reject(error);
     }
-    // The usual call (closed, untimed, no signal) reuses the settlers of the current state:
-    // one `then` on the call's promise and no allocation of the breaker's own.
+    // The usual call (closed, untimed, no signal) reuses the settlers of the current state.
+    // The settlers hang on a side branch of the call's own promise, which is returned as it is:
+    // the caller's `await` takes one turn, as on `fn()` alone, and the settlers (registered
+    // first) have run when it resumes. The side branch never rejects (the caller owns the error).
     const shared = signal === undefined && !this.#timed && (token & 1) === 0;
     let settlers = this.#settlers;
     if (!shared || settlers === undefined || settlers.token !== token) {
       settlers = new Settlers(this, token, start, signal);
       if (shared) this.#settlers = settlers;
     }
-    return Promise.resolve(result).then(settlers.ok as (value: T) => T, settlers.fail);
+    const promise = Promise.resolve(result);
+    promise.then(settlers.ok, settlers.fail);
+    return promise;
   }
 
   /** The state as plain JSON-safe data, for `restore` (the open period left, trips, the strategy's counts). */
@@ -240,9 +255,22 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
       if (!c.due(now)) return -1;
       this.#announce(OPEN, now);
     }
-    if (c.probesOut >= c.config.probes) return -1;
+    if (c.probesOut >= c.config.probes) {
+      this.#stalled();
+      return -1;
+    }
     c.probesOut++;
     return c.epoch * 2 + 1;
+  }
+
+  /** Every probe is taken: trips the circuit again when they have been out longer than `halfOpenTimeoutMs`. */
+  #stalled(): void {
+    const c = this.#circuit;
+    const now = this.#clock.now();
+    if (Number.isNaN(c.halfOpenSince)) c.halfOpenSince = now; // restored half-open: time runs from the first refusal
+    if (now - c.halfOpenSince < this.#halfOpenTimeoutMs) return;
+    c.trip(now);
+    this.#announce(HALF_OPEN, now);
   }
 
   #settle(token: number, kind: number, latencyMs: number, start: number): void {
@@ -283,18 +311,16 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
 /** The two handlers that settle an `execute()` call with its outcome. */
 class Settlers {
   readonly token: number;
-  readonly ok: (value: unknown) => unknown;
-  readonly fail: (error: unknown) => never;
+  readonly ok: () => void;
+  readonly fail: () => void;
 
   constructor(breaker: CircuitBreaker, token: number, start: number, signal: AbortSignal | undefined) {
     this.token = token;
-    this.ok = (value) => {
+    this.ok = () => {
       settle(breaker, token, SUCCESS, Number.NaN, start);
-      return value;
     };
-    this.fail = (error) => {
+    this.fail = () => {
       settle(breaker, token, signal?.aborted === true ? NEITHER : FAILURE, Number.NaN, start);
-      throw error;
     };
   }
 }
@@ -353,4 +379,13 @@ export function asConfigError<T>(fn: () => T): T {
     }
     throw e;
   }
+}
+
+function halfOpenTimeout(value: unknown): number {
+  if (value === undefined) return 60_000;
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (typeof value !== "number" || !(value > 0 && value < Number.POSITIVE_INFINITY)) {
+    throw new InvalidConfigError("halfOpenTimeoutMs", `must be a number of ms > 0, or Infinity, got ${show(value)}`);
+  }
+  return value;
 }

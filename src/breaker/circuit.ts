@@ -98,6 +98,8 @@ export class Circuit {
   probesOut = 0;
   /** Half-open successes so far. */
   successes = 0;
+  /** While half-open: the clock time it went half-open (NaN when not known: restored, or entered without a time). */
+  halfOpenSince = Number.NaN;
   readonly strategy: BreakerStrategy;
   readonly config: CircuitConfig;
 
@@ -114,6 +116,7 @@ export class Circuit {
   due(now: number): boolean {
     if (this.state !== OPEN || now < this.openUntil) return false;
     this.#enter(HALF_OPEN);
+    this.halfOpenSince = now;
     return true;
   }
 
@@ -191,6 +194,7 @@ export class Circuit {
     this.openUntil = state === OPEN ? now + snapshot.openForMs : 0;
     this.#enter(state);
     this.successes = state === HALF_OPEN ? snapshot.halfOpenSuccesses : 0;
+    if (state === HALF_OPEN) this.halfOpenSince = now;
   }
 
   #enter(state: number): void {
@@ -198,6 +202,7 @@ export class Circuit {
     this.epoch++;
     this.probesOut = 0;
     this.successes = 0;
+    this.halfOpenSince = Number.NaN;
   }
 }
 

@@ -36,6 +36,65 @@ function fail(breaker: CircuitBreaker, n: number): void {
   for (let i = 0; i < n; i++) permit(breaker).failure();
 }
 
+describe("CircuitBreaker: a probe that never settles", () => {
+  it("trips open again once every probe has been out halfOpenTimeoutMs, then lets a new probe through", async () => {
+    const { clock, breaker, changes } = setup({
+      strategy: consecutiveFailures(1),
+      openMs: 1000,
+      halfOpenProbes: 2,
+      halfOpenTimeoutMs: 5000,
+    });
+    fail(breaker, 1);
+    clock.advance(1000);
+    const lost = [permit(breaker), permit(breaker)]; // never settled
+    clock.advance(4999);
+    expect(breaker.tryAcquire()).toBeUndefined();
+    expect(breaker.state).toBe("half-open");
+    clock.advance(1);
+    expect(breaker.tryAcquire()).toBeUndefined(); // this refusal finds the probes stalled
+    expect(breaker.state).toBe("open");
+    expect(changes).toEqual(["closed>open@0", "open>half-open@1000", "half-open>open@6000"]);
+    await expect(breaker.execute(() => 1)).rejects.toMatchObject({ state: "open", retryAfterMs: 1000 });
+    clock.advance(1000);
+    const probe = permit(breaker);
+    expect(probe.probe).toBe(true);
+    for (const p of lost) expect(p.success()).toBe(true); // late: settles, counts for nothing
+    expect(breaker.state).toBe("half-open");
+    probe.success();
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("an execute() that never settles cannot hold the breaker half-open (default 60 s)", async () => {
+    const { clock, breaker } = setup({ strategy: consecutiveFailures(1), openMs: 1000 });
+    fail(breaker, 1);
+    clock.advance(1000);
+    void breaker.execute(() => new Promise<never>(() => {}));
+    clock.advance(59_999);
+    await expect(breaker.execute(() => 1)).rejects.toMatchObject({ state: "half-open" });
+    clock.advance(1);
+    await expect(breaker.execute(() => 1)).rejects.toMatchObject({ state: "open" });
+  });
+
+  it("Infinity disables it; a bad value is an InvalidConfigError", () => {
+    const { clock, breaker } = setup({ strategy: consecutiveFailures(1), openMs: 1, halfOpenTimeoutMs: Infinity });
+    fail(breaker, 1);
+    clock.advance(1);
+    permit(breaker);
+    clock.advance(1e9);
+    expect(breaker.tryAcquire()).toBeUndefined();
+    expect(breaker.state).toBe("half-open");
+    expectConfigErrors(
+      (o: CircuitBreakerOptions) => new CircuitBreaker(o),
+      [
+        [{ halfOpenTimeoutMs: 0 }, "halfOpenTimeoutMs"],
+        [{ halfOpenTimeoutMs: -5 }, "halfOpenTimeoutMs"],
+        [{ halfOpenTimeoutMs: Number.NaN }, "halfOpenTimeoutMs"],
+        [{ halfOpenTimeoutMs: "1" as unknown as number }, "halfOpenTimeoutMs"],
+      ],
+    );
+  });
+});
+
 describe("CircuitBreaker: transitions", () => {
   it("closed → open at the strategy's trip, refuses for exactly openMs, then half-open; a probe success closes", () => {
     const { clock, breaker, changes } = setup({ strategy: consecutiveFailures(3), openMs: 1000 });
