@@ -194,19 +194,17 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
       this.#settle(token, signal?.aborted === true ? NEITHER : FAILURE, Number.NaN, start);
       return Promise.reject(error);
     }
-    // The usual call (closed, untimed, no signal) reuses the settlers of the current state.
-    // The settlers hang on a side branch of the call's own promise, which is returned as it is:
-    // the caller's `await` takes one turn, as on `fn()` alone, and the settlers (registered
-    // first) have run when it resumes. The side branch never rejects (the caller owns the error).
+    // The usual call (closed, untimed, no signal) reuses the settlers of the current state:
+    // one `then` on the call's promise and no allocation of the breaker's own. (Returning the
+    // call's own promise with the settlers on a side branch measured no faster, and would mark a rejection
+    // handled: a caller that drops the promise would lose its unhandled-rejection warning.)
     const shared = signal === undefined && !this.#timed && (token & 1) === 0;
     let settlers = this.#settlers;
     if (!shared || settlers === undefined || settlers.token !== token) {
       settlers = new Settlers(this, token, start, signal);
       if (shared) this.#settlers = settlers;
     }
-    const promise = Promise.resolve(result);
-    promise.then(settlers.ok, settlers.fail);
-    return promise;
+    return Promise.resolve(result).then(settlers.ok as (value: T) => T, settlers.fail);
   }
 
   /** The state as plain JSON-safe data, for `restore` (the open period left, trips, the strategy's counts). */
@@ -311,16 +309,18 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
 /** The two handlers that settle an `execute()` call with its outcome. */
 class Settlers {
   readonly token: number;
-  readonly ok: () => void;
-  readonly fail: () => void;
+  readonly ok: (value: unknown) => unknown;
+  readonly fail: (error: unknown) => never;
 
   constructor(breaker: CircuitBreaker, token: number, start: number, signal: AbortSignal | undefined) {
     this.token = token;
-    this.ok = () => {
+    this.ok = (value) => {
       settle(breaker, token, SUCCESS, Number.NaN, start);
+      return value;
     };
-    this.fail = () => {
+    this.fail = (error) => {
       settle(breaker, token, signal?.aborted === true ? NEITHER : FAILURE, Number.NaN, start);
+      throw error;
     };
   }
 }
