@@ -72,7 +72,7 @@ function twoChoices(metric: LoadMetric): Balancer {
  * them) and lets it back `coolDownMs` later: Envoy outlier detection's
  * consecutive_5xx, simplified (a fixed ejection time, no max_ejection_percent).
  */
-function consecutiveFailures(limit: number, coolDownMs: number): UpstreamPlugin {
+function ejectAfterFailures(limit: number, coolDownMs: number): UpstreamPlugin {
   let ctx: PluginContext;
   // Per-endpoint state by slot, in typed arrays grown with the table.
   let streak = new Int32Array(0);
@@ -81,7 +81,7 @@ function consecutiveFailures(limit: number, coolDownMs: number): UpstreamPlugin 
   let ejections = 0;
 
   return {
-    name: "consecutive-failures",
+    name: "eject-after-failures",
     attach(context) {
       ctx = context;
     },
@@ -138,7 +138,7 @@ const upstream = createUpstream({
   name: "api",
   resolver: staticResolver(["http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.0.3:8080"]),
   balancer: twoChoices(inFlightLoad()),
-  plugins: [consecutiveFailures(3, 1000)],
+  plugins: [ejectAfterFailures(3, 1000)],
   clock,
   random: seededRandom(7),
 });

@@ -16,8 +16,8 @@ const run = promisify(execFile);
 const OUTPUT = [
   "10.0.0.1:8080 HEALTHY [] 1820 picks, 0 failures, 3 in flight, last 10 ms {}",
   "10.0.0.2:8080 HEALTHY [] 1171 picks, 0 failures, 13 in flight, last 30 ms {}",
-  '10.0.0.3:8080 UNHEALTHY [consecutive-failures] 9 picks, 9 failures, 0 in flight, last 1 ms {"consecutive-failures":{"ejectedAt":2028,"returnsAt":3028}}',
-  '{"attempts":{"inFlight":16,"abandoned":0},"plugins":{"consecutive-failures":{"ejections":3}}}',
+  '10.0.0.3:8080 UNHEALTHY [eject-after-failures] 9 picks, 9 failures, 0 in flight, last 1 ms {"eject-after-failures":{"ejectedAt":2028,"returnsAt":3028}}',
+  '{"attempts":{"inFlight":16,"abandoned":0},"plugins":{"eject-after-failures":{"ejections":3}}}',
   "",
 ].join("\n");
 
