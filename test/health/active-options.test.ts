@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ActiveHealthChecksOptions } from "../../src/index.js";
 import { activeHealthChecks, InvalidConfigError } from "../../src/index.js";
@@ -87,5 +88,59 @@ describe("activeHealthChecks(): options", () => {
     });
     expect(plugin.name).toBe("active-health");
     expect(activeHealthChecks({ ...ON, name: "probes" }).name).toBe("probes");
+  });
+
+  it("fuzz: 5,000 random option objects each make a plug-in or throw InvalidConfigError", () => {
+    const maybe = <T>(a: fc.Arbitrary<T>) =>
+      fc.oneof({ weight: 12, arbitrary: a }, { weight: 1, arbitrary: fc.anything() });
+    const statuses = maybe(fc.array(fc.integer({ min: 98, max: 1000 }), { maxLength: 3 }));
+    const threshold = maybe(fc.integer({ min: -1, max: 256 }));
+    const healthy = fc.record(
+      {
+        intervalMs: maybe(fc.double({ min: -1, max: 1e4, noNaN: true })),
+        successes: threshold,
+        httpStatuses: statuses,
+      },
+      { requiredKeys: [] },
+    );
+    const unhealthy = fc.record(
+      {
+        intervalMs: maybe(fc.double({ min: -1, max: 1e4, noNaN: true })),
+        httpFailures: threshold,
+        tcpFailures: threshold,
+        timeouts: threshold,
+        httpStatuses: statuses,
+      },
+      { requiredKeys: [] },
+    );
+    const options = fc.record(
+      {
+        type: maybe(fc.constantFrom("http", "https", "tcp", "grpc")),
+        timeoutMs: maybe(fc.double({ min: -1, max: 1e5 })),
+        concurrency: maybe(fc.integer({ min: 0, max: 66_000 })),
+        httpPath: maybe(fc.constantFrom("/", "/health", "/health?x=1", "/a b")),
+        headers: maybe(
+          fc.dictionary(fc.constantFrom("x-a", "x-b", "Host", "bad name"), fc.string({ maxLength: 3 }), { maxKeys: 2 }),
+        ),
+        httpsSni: maybe(fc.constantFrom("api.test", "sni.test", "10.0.0.1")),
+        jitter: maybe(fc.double({ min: -0.1, max: 1.1 })),
+        healthy: maybe(healthy),
+        unhealthy: maybe(unhealthy),
+      },
+      { requiredKeys: [] },
+    );
+    let made = 0;
+    fc.assert(
+      fc.property(fc.oneof({ weight: 9, arbitrary: options }, { weight: 1, arbitrary: fc.anything() }), (o) => {
+        try {
+          activeHealthChecks(o as never);
+          made++;
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidConfigError);
+        }
+      }),
+      { numRuns: 5000, seed: 88 },
+    );
+    expect(made).toBeGreaterThan(50);
   });
 });
