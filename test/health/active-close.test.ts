@@ -80,4 +80,23 @@ describe("activeHealthChecks(): close()", () => {
     expect(resources().TCPSocketWrap ?? 0).toBe(sockets);
     await s.stop();
   });
+
+  it("right after a probe ended, close() still waits for its socket to close", async () => {
+    const s = await ProbeServer.http();
+    const sockets = resources().TCPSocketWrap ?? 0;
+    const clock = new ManualClock();
+    const resolver = new ManualResolver();
+    const checks = activeHealthChecks({ jitter: 0, healthy: { intervalMs: 1000 } });
+    const upstream = createUpstream({ name: "api", resolver, clock, plugins: [checks] });
+    resolver.push([s.address]);
+    clock.advance(0);
+    await new Promise<void>((resolve) => {
+      const tick = () => (checks.describe().probes === 1 ? resolve() : setImmediate(tick));
+      tick();
+    });
+    await upstream.close();
+    expect(resources().TCPSocketWrap ?? 0).toBe(sockets + s.openSockets);
+    await until(() => s.openSockets === 0, "the server's end to close");
+    await s.stop();
+  });
 });

@@ -25,7 +25,7 @@ export interface ActiveHealthChecksPlugin extends UpstreamPlugin {
   describeEndpoint(host: Host): ActiveEndpointHealth | undefined;
   /** The active health of the endpoint with this id, or undefined for an id not in the set. */
   state(id: string): ActiveHealthState | undefined;
-  /** Stops probing: aborts probes in flight and resolves once their sockets are closed. */
+  /** Stops probing: aborts probes in flight and resolves once every probe socket is closed (those of probes that just ended too). */
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export class ActiveHealthChecks implements ActiveHealthChecksPlugin {
   #timer: Timer | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #closed = false;
-  /** Sockets of aborted probes still closing. */
+  /** Sockets of ended or aborted probes, until they are closed. */
   readonly #closing = new Set<Promise<void>>();
 
   constructor(config: ActiveConfig, prober: Prober) {
@@ -220,6 +220,11 @@ export class ActiveHealthChecks implements ActiveHealthChecksPlugin {
 
   #abort(flight: Flight): void {
     flight.probe?.abort();
+    this.#untilClosed(flight);
+  }
+
+  /** Keeps the probe's socket in `#closing` until it is closed, for `close()` to wait for. */
+  #untilClosed(flight: Flight): void {
     const closed = flight.probe?.closed();
     if (closed === undefined) return;
     const tracked = closed.then(() => {
@@ -303,6 +308,7 @@ export class ActiveHealthChecks implements ActiveHealthChecksPlugin {
     this.#flights[slot] = undefined;
     this.#inFlight--;
     this.#probes++;
+    this.#untilClosed(flight); // its socket is destroyed and closes on the next turn
     const now = this.#now();
     const result: ActiveProbeResult = { ...outcome, atMs: now };
     this.#lastProbe[slot] = result;
