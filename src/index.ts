@@ -53,6 +53,22 @@ export {
   SwitchyardError,
   UnknownServiceError,
 } from "./errors.js";
+export type { ActiveHealthChecksPlugin } from "./health/active/checker.js";
+export { activeHealthChecks } from "./health/active/checker.js";
+export type {
+  ActiveHealthChecksOptions,
+  ActiveHealthyOptions,
+  ActiveProbeType,
+  ActiveUnhealthyOptions,
+} from "./health/active/options.js";
+export type {
+  ActiveEndpointHealth,
+  ActiveHealthChange,
+  ActiveHealthState,
+  ActiveHealthSummary,
+  ActiveProbeFailure,
+  ActiveProbeResult,
+} from "./health/active/results.js";
 export type {
   ConcurrencyLimitsOptions,
   ConcurrencyLimitsPlugin,
