@@ -52,6 +52,13 @@ export {
   SwitchyardError,
   UnknownServiceError,
 } from "./errors.js";
+export type { PassiveHealthChecksOptions } from "./health/passive/options.js";
+export type {
+  PassiveEndpointState,
+  PassiveHealthChecksPlugin,
+  PassiveHealthState,
+} from "./health/passive/plugin.js";
+export { passiveHealthChecks } from "./health/passive/plugin.js";
 export type { FailureKind, Outcome } from "./outcome.js";
 export { isFailure } from "./outcome.js";
 export type { Random } from "./random.js";
