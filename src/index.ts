@@ -52,6 +52,15 @@ export {
   SwitchyardError,
   UnknownServiceError,
 } from "./errors.js";
+export type { OutlierEjectionType, SuccessRateStats } from "./health/outlier/detectors.js";
+export type { OutlierDetectionOptions } from "./health/outlier/options.js";
+export type {
+  OutlierCounts,
+  OutlierDetectionPlugin,
+  OutlierDetectionState,
+  OutlierEndpointState,
+} from "./health/outlier/plugin.js";
+export { outlierDetection } from "./health/outlier/plugin.js";
 export type { PassiveHealthChecksOptions } from "./health/passive/options.js";
 export type {
   PassiveEndpointState,
