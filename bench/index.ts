@@ -28,6 +28,10 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     load: async () => (await import("./core.js")).coreFigures,
   },
   { families: ["dns."], load: async () => (await import("./dns.js")).dnsFigures },
+  {
+    families: ["health.outlier.", "health.passive."],
+    load: async () => (await import("./health-outlier.js")).healthFigures,
+  },
 ];
 
 function usage(message: string): never {

@@ -2,7 +2,6 @@ import type { Outcome } from "../../outcome.js";
 import { grown } from "../columns.js";
 import { hasStatus } from "../http-statuses.js";
 import type { PassiveConfig } from "./options.js";
-import { MAX_COUNT } from "./options.js";
 
 /**
  * Kong's passive health counters, per endpoint, in typed arrays indexed by
@@ -11,6 +10,9 @@ import { MAX_COUNT } from "./options.js";
  * plug-in times ejections.
  * @module
  */
+
+/** Kong's counters are 8 bits wide: thresholds and counts are 0..255. @internal */
+export const MAX_COUNT = 255;
 
 /** Takes traffic; counts failures. @internal */
 export const HEALTHY = 0;
@@ -29,13 +31,6 @@ export const HTTP_FAILURE = 2;
 export const TCP_FAILURE = 3;
 /** No answer in time (`timeout`). @internal */
 export const TIMEOUT = 4;
-
-/** `record` changed nothing but counters. @internal */
-export const KEPT = 0;
-/** `record` ejected the endpoint (a threshold reached, or a failure on probation). @internal */
-export const EJECTED = 1;
-/** `record` made an endpoint on probation healthy. @internal */
-export const RESTORED = 2;
 
 /**
  * What an outcome is to the passive checks, as Kong's balancer reports it:
@@ -89,8 +84,9 @@ export class PassiveCounters {
   }
 
   /**
-   * Applies one reading to `slot` with Kong's rules, and returns `KEPT`,
-   * `EJECTED` or `RESTORED`:
+   * Applies one outcome to `slot` with Kong's rules (`reading` says what it
+   * is), and returns true when the endpoint's state changed: ejected
+   * (`UNHEALTHY`), or made healthy from probation. O(1), no allocation.
    *
    * - an ejected endpoint counts nothing;
    * - a failure whose threshold is 0 is off: it counts nothing and clears
@@ -103,9 +99,11 @@ export class PassiveCounters {
    *   `healthy.successes` of them (one when 0) make the endpoint healthy;
    * - a flip (ejected, restored) starts every counter again from 0.
    */
-  record(slot: number, what: number, config: PassiveConfig): number {
+  record(slot: number, outcome: Outcome, config: PassiveConfig): boolean {
     const state = this.state[slot] as number;
-    if (what === NOTHING || state === UNHEALTHY) return KEPT;
+    if (state === UNHEALTHY) return false;
+    const what = reading(outcome, config);
+    if (what === NOTHING) return false;
     if (what === SUCCESS) {
       this.httpFailures[slot] = 0;
       this.tcpFailures[slot] = 0;
@@ -115,13 +113,13 @@ export class PassiveCounters {
         const n = (this.successes[slot] as number) + 1;
         if (n >= (limit === 0 ? 1 : limit)) {
           this.reset(slot, HEALTHY);
-          return RESTORED;
+          return true;
         }
         this.successes[slot] = n;
       } else if (limit > 0) {
         this.successes[slot] = Math.min(MAX_COUNT, (this.successes[slot] as number) + 1);
       }
-      return KEPT;
+      return false;
     }
     let column: Uint8Array;
     let limit: number;
@@ -135,14 +133,14 @@ export class PassiveCounters {
       column = this.httpFailures;
       limit = config.httpFailures;
     }
-    if (limit === 0) return KEPT;
+    if (limit === 0) return false;
     this.successes[slot] = 0;
     const n = Math.min(MAX_COUNT, (column[slot] as number) + 1);
     column[slot] = n;
     if (state === PROBATION || n >= limit) {
       this.reset(slot, UNHEALTHY);
-      return EJECTED;
+      return true;
     }
-    return KEPT;
+    return false;
   }
 }

@@ -4,6 +4,7 @@ import { InvalidConfigError, show } from "../../errors.js";
 import { checkOptions } from "../../options.js";
 import type { StatusSet } from "../http-statuses.js";
 import { KONG_PASSIVE_HEALTHY, KONG_PASSIVE_UNHEALTHY, statusSet } from "../http-statuses.js";
+import { MAX_COUNT } from "./counters.js";
 
 /**
  * Options of `passiveHealthChecks()`: Kong's `healthchecks.passive.*` fields
@@ -57,9 +58,6 @@ export interface PassiveConfig {
   readonly ejectionMs: number;
   readonly maxEjectionMs: number;
 }
-
-/** Kong's counters are 8 bits wide: thresholds and counts are 0..255. @internal */
-export const MAX_COUNT = 255;
 
 /**
  * Checks `passiveHealthChecks()` options and fills in the defaults.

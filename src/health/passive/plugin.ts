@@ -4,7 +4,7 @@ import { InvalidConfigError } from "../../errors.js";
 import type { Outcome } from "../../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../../upstream/plugin.js";
 import { grown } from "../columns.js";
-import { EJECTED, HEALTHY, KEPT, PassiveCounters, PROBATION, reading, UNHEALTHY } from "./counters.js";
+import { HEALTHY, PassiveCounters, PROBATION, UNHEALTHY } from "./counters.js";
 import type { PassiveConfig, PassiveHealthChecksOptions } from "./options.js";
 import { passiveConfig } from "./options.js";
 
@@ -130,12 +130,12 @@ class PassiveHealthChecks implements PassiveHealthChecksPlugin {
 
   onOutcome(host: Host, outcome: Outcome): void {
     const slot = host.slot;
-    const verdict = this.#counters.record(slot, reading(outcome, this.#config), this.#config);
-    if (verdict === KEPT) return;
+    // The hot path is this one call: no constant imported from another module is read before it returns.
+    if (!this.#counters.record(slot, outcome, this.#config)) return;
     const ctx = this.#ctx as PluginContext;
     const now = ctx.clock.now();
     this.#since[slot] = now;
-    if (verdict === EJECTED) {
+    if (this.#counters.state[slot] === UNHEALTHY) {
       const streak = (this.#streak[slot] as number) + 1;
       this.#streak[slot] = streak;
       this.#ejections[slot] = (this.#ejections[slot] as number) + 1;
