@@ -5,6 +5,8 @@
  * - `health.outlier.outcome.bare` (ns/op): `begin()` then `end()` on a
  *   1,000-endpoint weighted round robin upstream on the system clock, no
  *   plug-in: the attempt figure the others are read against.
+ * - `health.outlier.outcome.noop` (ns/op): the same with a plug-in whose
+ *   `onOutcome` does nothing: what the plug-in seam itself costs an attempt.
  * - `health.outlier.outcome` (ns/op): the same with `outlierDetection()`
  *   (Envoy's defaults) attached: its `onOutcome` counts every outcome.
  * - `health.passive.outcome` (ns/op): the same with `passiveHealthChecks()`
@@ -16,9 +18,10 @@
  * rest 200. With a seeded random the picks are the same in every run, and
  * this pattern never puts five 500s in a row on one endpoint: each figure
  * checks afterwards that nothing was ejected, so every attempt measured took
- * the same path. All three ns/op figures are interleaved with
- * the same array-index baseline (`ratio`), so the plug-in's cost is the
- * difference of two figures of one run.
+ * the same path. All four ns/op figures are interleaved with
+ * the same array-index baseline (`ratio`), so a plug-in's cost is the
+ * difference of two figures of one run: over `.noop` for its own work, over
+ * `.bare` for the whole.
  * @module
  */
 import type { Outcome, Upstream, UpstreamPlugin } from "../src/index.js";
@@ -89,6 +92,10 @@ export function healthFigures(select: (name: string) => boolean): Figure[] {
   const out: Figure[] = [];
   if (select("health.outlier.outcome.bare")) {
     out.push(figure("health.outlier.outcome.bare", "ns/op", nsFigure([], "bare")));
+  }
+  if (select("health.outlier.outcome.noop")) {
+    const noop: UpstreamPlugin = { name: "noop", attach() {}, onOutcome() {} };
+    out.push(figure("health.outlier.outcome.noop", "ns/op", nsFigure([noop], "noop")));
   }
   if (select("health.outlier.outcome")) {
     out.push(figure("health.outlier.outcome", "ns/op", nsFigure([outlierDetection()], "outlier")));
