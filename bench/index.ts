@@ -29,6 +29,10 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
   },
   { families: ["dns."], load: async () => (await import("./dns.js")).dnsFigures },
   { families: ["breaker.", "health.timers."], load: async () => (await import("./breaker.js")).breakerFigures },
+  {
+    families: ["health.outlier.", "health.passive."],
+    load: async () => (await import("./health-outlier.js")).healthFigures,
+  },
 ];
 
 function usage(message: string): never {

@@ -75,6 +75,22 @@ export type {
   ConcurrencyLimitsView,
 } from "./health/concurrency-limits.js";
 export { concurrencyLimits } from "./health/concurrency-limits.js";
+export type { OutlierEjectionType, SuccessRateStats } from "./health/outlier/detectors.js";
+export type { OutlierDetectionOptions } from "./health/outlier/options.js";
+export type {
+  OutlierCounts,
+  OutlierDetectionPlugin,
+  OutlierDetectionState,
+  OutlierEndpointState,
+} from "./health/outlier/plugin.js";
+export { outlierDetection } from "./health/outlier/plugin.js";
+export type { PassiveHealthChecksOptions } from "./health/passive/options.js";
+export type {
+  PassiveEndpointState,
+  PassiveHealthChecksPlugin,
+  PassiveHealthState,
+} from "./health/passive/plugin.js";
+export { passiveHealthChecks } from "./health/passive/plugin.js";
 export type { FailureKind, Outcome } from "./outcome.js";
 export { isFailure } from "./outcome.js";
 export type { Random } from "./random.js";
