@@ -17,6 +17,7 @@ import type { UpstreamOptions } from "./options.js";
 import { duration, upstreamOptions } from "./options.js";
 import { PriorityPlanner } from "./planner.js";
 import type { PluginContext, UpstreamPlugin } from "./plugin.js";
+import { SlowStartRamp } from "./slow-start.js";
 import type { EndpointOverride, EndpointSnapshot, EndpointStats, ErrorSummary, UpstreamSnapshot } from "./snapshot.js";
 import { EndpointTable } from "./table.js";
 
@@ -88,6 +89,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   readonly #admitters: readonly UpstreamPlugin[];
   readonly #observers: readonly UpstreamPlugin[];
   readonly #metric: LoadMetric | undefined;
+  readonly #slowStart: SlowStartRamp | undefined;
   readonly #byId = new Map<string, UpstreamHost>();
   #bySlot: (UpstreamHost | undefined)[] = [];
   #hosts: UpstreamHost[] = [];
@@ -122,7 +124,9 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#resolver = o.resolver;
     this.#clock = o.clock;
     this.#turnTime = this.#clock.turnTime === true;
-    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority);
+    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority, o.zone);
+    this.#slowStart =
+      o.slowStart && new SlowStartRamp(o.slowStart, this.#table, this.#clock, this.#planner, () => this.#swapPicker());
     this.#accept = o.filter;
     this.#readyTimeoutMs = o.readyTimeoutMs;
     this.#attemptTimeoutMs = o.attemptTimeoutMs;
@@ -422,6 +426,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#pickFn = EMPTY_PICKER.pick;
     this.#reaper?.cancel();
     this.#flushTimer?.cancel();
+    this.#slowStart?.close();
     this.#resolver.off("endpoints", this.#onEndpoints, this);
     this.#resolver.off("error", this.#onResolverError, this);
     this.#resolver.off("resolved", this.#onResolved, this);
@@ -574,7 +579,11 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
 
   /** A slot's `down` flag changed: O(levels) in the planner; a rebuild, if one is due, is held for `rebuildDelayMs`. */
   #flipped(slot: number): void {
-    if (this.#table.down[slot] === 0) this.#table.warmupStart[slot] = this.#clock.now();
+    if (this.#table.down[slot] === 0) {
+      const now = this.#clock.now();
+      this.#table.warmupStart[slot] = now;
+      this.#slowStart?.begin(this.#bySlot[slot] as UpstreamHost, now); // recovery restarts the ramp
+    }
     const due = this.#planner.flip(slot, this.#table.down[slot] === 1);
     this.#swapPicker();
     if (due && this.#flushTimer === undefined && !this.#closed) {
@@ -624,6 +633,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const updated: Endpoint[] = [];
     const removed: UpstreamHost[] = [];
     const hosts: UpstreamHost[] = [];
+    const warm = this.#hosts.length > 0; // slow start: newcomers to a set in use warm, the first set does not
     for (const e of endpoints) {
       if (this.#accept !== undefined && !this.#accept(e)) continue;
       let host = this.#byId.get(e.id);
@@ -632,9 +642,12 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
         this.#byId.set(e.id, host);
         this.#bySlot[host.slot] = host;
         added.push(host);
+        if (warm) this.#slowStart?.begin(host, now);
       } else if (!sameEndpoint(host.endpoint, e)) {
+        const before = host.endpoint.weight;
         host.endpoint = e;
         table.effectiveWeight[host.slot] = e.weight;
+        this.#slowStart?.reweigh(host, before, now);
         updated.push(e);
       }
       host.seen = round;
@@ -654,6 +667,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       this.#hosts = hosts;
       for (const host of removed) {
         for (const p of this.#plugins) p.onLeave?.(host);
+        this.#slowStart?.end(host);
         this.#bySlot[host.slot] = undefined;
         table.release(host.slot);
       }
