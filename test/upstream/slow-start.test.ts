@@ -134,6 +134,14 @@ describe("slowStartFactor()", () => {
     expect(slowStartFactor(5000, { ...o, aggression: 0.5 })).toBe(0.25);
   });
 
+  it("gives the weights of the table in docs/balancing.md (weight 100, a 10 s window)", () => {
+    const row = (aggression: number) =>
+      [0, 1500, 5000, 9500, 10_000].map((t) => Math.round(100 * slowStartFactor(t, { ...o, aggression })));
+    expect(row(1)).toEqual([10, 15, 50, 95, 100]);
+    expect(row(2)).toEqual([10, 39, 71, 97, 100]);
+    expect(row(0.5)).toEqual([10, 10, 25, 90, 100]);
+  });
+
   it("with minWeightPercent 0 starts above 0: Envoy's 1 ms floor on the time", () => {
     expect(slowStartFactor(0, { ...o, minWeightPercent: 0 })).toBe(1 / 10_000);
     expect(slowStartFactor(0, { ...o, minWeightPercent: 100 })).toBe(1);

@@ -111,6 +111,16 @@ describe("computeZoneLoads(): Envoy's zone-aware split, in exact reals", () => {
     expect(loads([4, 4, 4], [2, 4, 4], o(6, 1.25))).toEqual({ routing: "spill", load: [0.75, 0.125, 0.125] });
   });
 
+  it("gives the table in docs/balancing.md: three zones of 4, the caller's zone losing endpoints", () => {
+    const row = (factor: number) =>
+      [4, 3, 2, 1, 0].map((h) => {
+        const { routing, load } = loads([4, 4, 4], [h, 4, 4], o(6, factor));
+        return routing === "off" ? "off" : load.map((x) => Math.round(x * 1000) / 10).join(" / ");
+      });
+    expect(row(1)).toEqual(["100 / 0 / 0", "81.8 / 9.1 / 9.1", "60 / 20 / 20", "33.3 / 33.3 / 33.3", "off"]);
+    expect(row(1.25)).toEqual(["100 / 0 / 0", "100 / 0 / 0", "75 / 12.5 / 12.5", "41.7 / 29.2 / 29.2", "off"]);
+  });
+
   it("off in panic, below minClusterSize healthy, with no healthy local endpoint, or one zone only", () => {
     expect(loads([4, 4, 4], [3, 4, 4], o(), [4, 4, 4], true)).toEqual({ routing: "off", load: [0, 0, 0] });
     expect(loads([2, 2, 2], [1, 2, 2])).toEqual({ routing: "off", load: [0, 0, 0] }); // 5 healthy < 6
