@@ -227,6 +227,26 @@ describe("zone affinity through an upstream", () => {
     expect(s.upstream.snapshot().endpoints.map((e) => e.inFlight)).toEqual([0, 0, 0, 100, 100, 100, 0, 0, 0]);
   });
 
+  it("composes with slow start: a newcomer to the caller's zone ramps within the zone's picker", () => {
+    const resolver = new ManualResolver();
+    const clock = new ManualClock();
+    const upstream = createUpstream({
+      name: "api",
+      resolver,
+      clock,
+      random: seededRandom(4),
+      balancer: weightedRoundRobin(),
+      zone: { local: "a" },
+      slowStart: { windowMs: 10_000 },
+    });
+    resolver.push(zoned({ a: 3, b: 3 }));
+    resolver.push(zoned({ a: 4, b: 3 }));
+    const byHost = (n: number) => pickCounts(upstream, n, (e) => e.host.slice(0, 2));
+    expect(byHost(248)).toEqual({ a0: 80, a1: 80, a2: 80, a3: 8 }); // 10:10:10:1, two cycles of 4 × 31
+    clock.advance(10_000);
+    expect(byHost(400)).toEqual({ a0: 100, a1: 100, a2: 100, a3: 100 });
+  });
+
   it("endpoints without a zone form a group of their own, never the local one", () => {
     const endpoints = [...zoned({ a: 3 }), ...zoned({ b: 3 }).map(({ zone: _, ...e }) => e)];
     const s = setup(endpoints, { local: "a" });
