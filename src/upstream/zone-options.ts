@@ -33,7 +33,7 @@ export interface ZoneOptions {
   callerShares?: Readonly<Record<string, number>>;
 }
 
-/** `ZoneOptions` validated, with every default filled in. @internal */
+/** `ZoneOptions` validated, with every default filled in. */
 export interface ResolvedZoneOptions {
   readonly local: string;
   readonly minClusterSize: number;
