@@ -16,6 +16,13 @@
  *   after each, so deferred rebuilds run as they fall due), amortized.
  * - `flip.burst.n10000` (ms): 1,000 endpoints that were left out of the
  *   picker come back together, and the one rebuild they call for runs.
+ * - `alloc.pick.zone-spill` (B/op), `pick.upstream.zone-direct.n1000`,
+ *   `pick.upstream.zone-spill.n1000` (ns/op): `upstream.pick()` with zone
+ *   affinity, 999 weighted endpoints in three zones, routing direct (all
+ *   in the caller's zone), or spill (one endpoint of the caller's zone
+ *   forced down: a priority picker over the zones' pickers).
+ * - `flip.zone.n10000` (ms per flip): `flip.upstream.n10000` with zone
+ *   affinity over five zones (each flip recomputes the zone split).
  * @module
  */
 import type { Balancer, Host, Outcome, PluginContext, Upstream, UpstreamPlugin } from "../src/index.js";
@@ -52,6 +59,21 @@ function upstreamOf(balancer: Balancer, priorities = 1): Upstream {
   return createUpstream({ name: `bench-${balancer.name}`, resolver: staticResolver(inputs), balancer });
 }
 
+/** 999 weighted endpoints in zones z0, z1, z2, zone affinity from z0; with `spill`, one z0 endpoint forced down. */
+function zoneUpstream(spill: boolean): Upstream {
+  const inputs = endpointInputs(999, { weighted: true, seed: 7 }).map((e, i) => ({ ...e, zone: `z${i % 3}` }));
+  const upstream = createUpstream({
+    name: "bench-zone",
+    resolver: staticResolver(inputs),
+    balancer: weightedRoundRobin(),
+    zone: { local: "z0" },
+  });
+  if (spill) upstream.override(upstream.endpoints.find((e) => e.zone === "z0")?.id as string, "down");
+  const routing = upstream.snapshot().levels[0]?.zoneRouting;
+  if (routing !== (spill ? "spill" : "direct")) throw new Error(`zone bench: routing is ${routing}`);
+  return upstream;
+}
+
 function allocFigures(select: (name: string) => boolean): Figure[] {
   const out: Figure[] = [];
   for (const make of BALANCERS) {
@@ -75,6 +97,17 @@ function allocFigures(select: (name: string) => boolean): Figure[] {
         bytesPerOp(() => sink((picker.pick() as Host).slot)),
       ),
     );
+  }
+  if (select("alloc.pick.zone-spill")) {
+    const upstream = zoneUpstream(true);
+    out.push(
+      figure(
+        "alloc.pick.zone-spill",
+        "B/op",
+        bytesPerOp(() => sink(upstream.pick().port)),
+      ),
+    );
+    void upstream.close();
   }
   if (select("alloc.attempt")) {
     const upstream = upstreamOf(weightedRoundRobin());
@@ -120,8 +153,8 @@ function upstreamPickFigure(mixed: boolean): Measurement {
   return m;
 }
 
-/** A 10,000-endpoint upstream on a manual clock with a lever plug-in; `down` slots ejected as they join. */
-function flipUpstream(down: (i: number) => boolean) {
+/** A 10,000-endpoint upstream on a manual clock with a lever plug-in; `down` slots ejected as they join; `zones` > 0: zone affinity over that many zones. */
+function flipUpstream(down: (i: number) => boolean, zones = 0) {
   const clock = new ManualClock();
   let ctx: PluginContext | undefined;
   let joined = 0;
@@ -134,17 +167,19 @@ function flipUpstream(down: (i: number) => boolean) {
       if (down(joined++)) ctx?.eject(h, true);
     },
   };
+  const inputs = endpointInputs(10_000, { weighted: true });
   const upstream = createUpstream({
     name: "flip",
-    resolver: staticResolver(endpointInputs(10_000, { weighted: true })),
+    resolver: staticResolver(zones === 0 ? inputs : inputs.map((e, i) => ({ ...e, zone: `z${i % zones}` }))),
     clock,
     plugins: [plugin],
+    zone: zones === 0 ? undefined : { local: "z0" },
   });
   const hosts = (ctx as PluginContext).hosts();
   return { upstream, clock, ctx: ctx as PluginContext, hosts };
 }
 
-function flipOneByOne(): number {
+function flipOneByOne(zones = 0): number {
   let state: ReturnType<typeof flipUpstream> | undefined;
   const total = msPerCall(
     () => {
@@ -161,7 +196,7 @@ function flipOneByOne(): number {
     {
       prepare: () => {
         if (state !== undefined) void state.upstream.close();
-        state = flipUpstream(() => false);
+        state = flipUpstream(() => false, zones);
       },
     },
   );
@@ -208,5 +243,19 @@ export function coreFigures(select: (name: string) => boolean): Figure[] {
   }
   if (select("flip.upstream.n10000")) figures.push(figure("flip.upstream.n10000", "ms", flipOneByOne()));
   if (select("flip.burst.n10000")) figures.push(figure("flip.burst.n10000", "ms", flipBurst()));
+  for (const spill of [false, true]) {
+    const name = `pick.upstream.zone-${spill ? "spill" : "direct"}.n1000`;
+    if (!select(name)) continue;
+    const upstream = zoneUpstream(spill);
+    figures.push(
+      figure(
+        name,
+        "ns/op",
+        nsPerOp(() => upstream.pick().port, baselinePicker()),
+      ),
+    );
+    void upstream.close();
+  }
+  if (select("flip.zone.n10000")) figures.push(figure("flip.zone.n10000", "ms", flipOneByOne(5)));
   return figures;
 }

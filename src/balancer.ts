@@ -91,6 +91,15 @@ export interface Balancer {
    * its `update()` on every ended attempt, so its state stays current.
    */
   readonly metric?: LoadMetric;
+  /**
+   * `false` when the balancer does not weigh hosts by
+   * `table.effectiveWeight` (it ignores weights, or must not move keys while
+   * a weight ramps, as consistent hashing): an upstream with `slowStart`
+   * then refuses it with `InvalidConfigError`. Absent: slow start applies
+   * (the balancer reads effective weights at build time, as
+   * `weightedRoundRobin()`, or at pick time).
+   */
+  readonly slowStart?: false;
 }
 
 /** A picker over nothing: `pick()` returns `undefined`. */

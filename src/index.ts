@@ -121,6 +121,7 @@ export type {
 export type { UpstreamOptions } from "./upstream/options.js";
 export type { PluginContext, UpstreamPlugin } from "./upstream/plugin.js";
 export type { PriorityLevel, PriorityOptions } from "./upstream/priority-options.js";
+export type { SlowStartOptions } from "./upstream/slow-start.js";
 export type {
   EndpointHealth,
   EndpointOverride,
@@ -132,3 +133,5 @@ export type {
 export type { EndpointTable } from "./upstream/table.js";
 export type { EndpointsChange, UpstreamEvents } from "./upstream/upstream.js";
 export { createUpstream, Upstream } from "./upstream/upstream.js";
+export type { ZoneLoad, ZoneRouting } from "./upstream/zone-loads.js";
+export type { ZoneOptions } from "./upstream/zone-options.js";

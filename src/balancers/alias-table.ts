@@ -1,4 +1,5 @@
 import type { Host } from "../balancer.js";
+import type { EndpointTable } from "../upstream/table.js";
 
 /**
  * Vose's alias table in exact integer arithmetic: bucket `b` belongs to host
@@ -8,7 +9,9 @@ import type { Host } from "../balancer.js";
  *
  * Weights are divided by their gcd first, then scaled by n so every share is
  * an integer: with weights up to 65535 and 100,000 hosts every number stays
- * below 2^53. Build is O(n) time and memory, whatever the weights.
+ * below 2^53 (and with slow start's weights scaled by 1,000, see
+ * `buildWeights`, below 2^53 too). Build is O(n) time and memory, whatever
+ * the weights.
  */
 export interface AliasTable {
   /** Number of buckets = number of hosts. */
@@ -21,15 +24,22 @@ export interface AliasTable {
   readonly alias: Int32Array;
 }
 
-/** Builds the table over hosts that all have weight > 0. */
-export function buildAliasTable(hosts: readonly Host[]): AliasTable {
+/**
+ * Builds the table over hosts that all have weight > 0: by default their
+ * `endpoint.weight`, or `weights[i]` for host i (whole numbers > 0, e.g.
+ * from `buildWeights()`).
+ */
+export function buildAliasTable(
+  hosts: readonly Host[],
+  weights: ArrayLike<number> = endpointWeights(hosts),
+): AliasTable {
   const n = hosts.length;
   let g = 0;
-  for (const h of hosts) g = gcd(g, h.endpoint.weight);
+  for (let i = 0; i < n; i++) g = gcd(g, weights[i] as number);
   let total = 0;
   const scaled = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const w = (hosts[i] as Host).endpoint.weight / g;
+    const w = (weights[i] as number) / g;
     total += w;
     scaled[i] = w * n;
   }
@@ -63,11 +73,47 @@ export function buildAliasTable(hosts: readonly Host[]): AliasTable {
   return { n, total, share, alias };
 }
 
-/** True when every host has the same weight (the weighted balancers then fall back to their plain versions). */
-export function equalWeights(hosts: readonly Host[]): boolean {
-  const w = hosts[0]?.endpoint.weight;
-  for (const h of hosts) if (h.endpoint.weight !== w) return false;
+/**
+ * True when every host has the same weight (the weighted balancers then fall
+ * back to their plain versions): their `endpoint.weight`, or `weights[i]`
+ * for host i when given.
+ */
+export function equalWeights(hosts: readonly Host[], weights: ArrayLike<number> = endpointWeights(hosts)): boolean {
+  for (let i = 1; i < hosts.length; i++) if (weights[i] !== weights[0]) return false;
   return true;
+}
+
+/** A build-time weight scale for fractional effective weights: three digits of a ramped weight are kept. */
+const FRACTION_SCALE = 1000;
+
+/**
+ * The weights a weighted balancer builds with: each host's
+ * `table.effectiveWeight[slot]`, which is its `endpoint.weight` except
+ * while slow start ramps it. Whole effective weights are used as they are
+ * (so without slow start a build is exactly what it was); when one is
+ * fractional, every weight is scaled by 1,000 and rounded, at least 1. A
+ * slot whose effective weight is not > 0 (a table filled by hand) falls
+ * back to the endpoint's weight.
+ */
+export function buildWeights(hosts: readonly Host[], table: EndpointTable): Float64Array {
+  const n = hosts.length;
+  const weights = new Float64Array(n);
+  let whole = true;
+  for (let i = 0; i < n; i++) {
+    const h = hosts[i] as Host;
+    const effective = table.effectiveWeight[h.slot] as number;
+    const w = effective > 0 ? effective : h.endpoint.weight;
+    weights[i] = w;
+    whole &&= Number.isInteger(w);
+  }
+  if (!whole) for (let i = 0; i < n; i++) weights[i] = Math.max(1, Math.round((weights[i] as number) * FRACTION_SCALE));
+  return weights;
+}
+
+function endpointWeights(hosts: readonly Host[]): Float64Array {
+  const weights = new Float64Array(hosts.length);
+  for (let i = 0; i < hosts.length; i++) weights[i] = (hosts[i] as Host).endpoint.weight;
+  return weights;
 }
 
 function gcd(a: number, b: number): number {

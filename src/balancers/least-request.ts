@@ -31,7 +31,8 @@ export interface LeastRequestOptions {
  *   `weight / (active + 1)^bias` and picks in proportion to it (an EDF
  *   schedule, O(log n)). switchyard stays O(choiceCount) and splits that
  *   formula in two: the weight makes a host a candidate in proportion to
- *   `endpoint.weight` (each draw independent, by the alias method), and
+ *   its effective weight at build time (each draw independent, by the alias
+ *   method; the upstream rebuilds while slow start ramps a weight), and
  *   candidates are compared by `inFlight / effectiveWeight^(1/bias)`, the
  *   lowest winning (the same order as Envoy's `effectiveWeight / inFlight^bias`,
  *   highest winning). Envoy's `+ 1` is left out: with weighted draws it

@@ -3,7 +3,7 @@ import { SKIP_BOUND, slotsOf } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
 import { checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
-import { buildAliasTable, equalWeights } from "./alias-table.js";
+import { buildAliasTable, buildWeights, equalWeights } from "./alias-table.js";
 import type { LoadMetric } from "./load-metric.js";
 import { PickerRandom } from "./picker-random.js";
 
@@ -202,8 +202,9 @@ class P2CPicker implements Picker {
 
 /**
  * Power of `choiceCount` random choices over hosts of unequal weights: each
- * draw chooses a host with probability weight / Σweight (`endpoint.weight`,
- * alias method), independently; the candidates are compared by load /
+ * draw chooses a host with probability weight / Σweight (the effective
+ * weights at build time, `buildWeights`; alias method), independently; the
+ * candidates are compared by load /
  * effectiveWeight^e (e = `weightExponent`; 0 for p2c: the load alone), the
  * lowest winning, a tie going to the first drawn; with `ignoreLoad` the
  * first draw wins (weighted random). Skipping and allocation as
@@ -229,15 +230,15 @@ class WeightedP2CPicker implements Picker {
   readonly #defaultRtt: Float64Array;
   readonly #ignoreLoad: boolean;
   readonly #exponent: number;
-  /** Each host's `endpoint.weight`, by index. */
+  /** Each host's effective weight at build time, by index. */
   readonly #weights: Float64Array;
-  /** Each host's `endpoint.weight^exponent`, by index: the divisor while `effectiveWeight` equals the weight. */
+  /** Each host's build-time effective weight^exponent, by index: the divisor while `effectiveWeight` stays at it. */
   readonly #divisors: Float64Array;
   readonly #alias: Int32Array;
   /** Bucket b keeps its primary when a 31-bit number is below threshold[b] = ⌊2^31 × share / total⌋. */
   readonly #threshold: Int32Array;
 
-  constructor(hosts: readonly Host[], context: BalancerContext, rule: P2CRule) {
+  constructor(hosts: readonly Host[], context: BalancerContext, rule: P2CRule, weights: Float64Array) {
     const n = hosts.length;
     this.hosts = hosts;
     this.#slots = slotsOf(hosts);
@@ -255,11 +256,13 @@ class WeightedP2CPicker implements Picker {
     this.#weights = new Float64Array(n);
     this.#divisors = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const w = (hosts[i] as Host).endpoint.weight;
+      const h = hosts[i] as Host;
+      const effective = context.table.effectiveWeight[h.slot] as number;
+      const w = effective > 0 ? effective : h.endpoint.weight;
       this.#weights[i] = w;
       this.#divisors[i] = w ** rule.weightExponent;
     }
-    const table = buildAliasTable(hosts);
+    const table = buildAliasTable(hosts, weights);
     this.#alias = table.alias;
     this.#threshold = new Int32Array(n);
     for (let b = 0; b < n; b++) {
@@ -356,7 +359,9 @@ class WeightedP2CPicker implements Picker {
  * `metric.load(table, slot)`; a tie goes to the first drawn. With equal
  * weights the hosts are distinct and uniform (tower, Finagle). With unequal
  * weights each is drawn independently with probability weight / Σweight
- * (`endpoint.weight`). The metric alone decides between candidates; weights
+ * (`table.effectiveWeight` at build time: the endpoint's weight, ramped by
+ * slow start, for which the upstream rebuilds while an endpoint warms; see
+ * `buildWeights`). The metric alone decides between candidates; weights
  * decide only how often a host is a candidate, so an idle upstream (every
  * load equal) is balanced exactly by weight. The metric's `update()` runs
  * on every ended attempt (the balancer exposes it as `metric`).
@@ -397,7 +402,10 @@ export function p2cBalancer(name: string, rule: P2CRule): Balancer {
     name,
     metric: rule.metric,
     build(hosts: readonly Host[], context: BalancerContext): Picker {
-      return equalWeights(hosts) ? new P2CPicker(hosts, context, rule) : new WeightedP2CPicker(hosts, context, rule);
+      const weights = buildWeights(hosts, context.table);
+      return equalWeights(hosts, weights)
+        ? new P2CPicker(hosts, context, rule)
+        : new WeightedP2CPicker(hosts, context, rule, weights);
     },
   };
 }

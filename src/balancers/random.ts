@@ -38,10 +38,11 @@ class RandomPicker implements Picker {
   }
 }
 
-/** Uniform random over the hosts, ignoring weights (Envoy RANDOM). */
+/** Uniform random over the hosts, ignoring weights (Envoy RANDOM); so no slow start (`slowStart: false`). */
 export function random(): Balancer {
   return {
     name: "random",
+    slowStart: false,
     build(hosts: readonly Host[], context: BalancerContext): Picker {
       return randomPicker(hosts, context);
     },

@@ -52,11 +52,13 @@ class RoundRobinPicker implements Picker {
 /**
  * Round robin: every host in turn, ignoring weights, starting at a random
  * position so a fleet of clients does not hit the same endpoint first (as
- * Envoy). KrakenD's and Kong's default.
+ * Envoy). KrakenD's and Kong's default. Ignoring weights, it takes no slow
+ * start (`slowStart: false`; `weightedRoundRobin()` does).
  */
 export function roundRobin(): Balancer {
   return {
     name: "round-robin",
+    slowStart: false,
     build(hosts: readonly Host[], context: BalancerContext): Picker {
       return roundRobinPicker(hosts, context, Math.floor(context.random.next() * hosts.length));
     },

@@ -1,7 +1,7 @@
 import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
 import { SKIP_BOUND, slotsOf } from "../balancer.js";
 import type { EndpointTable } from "../upstream/table.js";
-import { buildAliasTable, equalWeights } from "./alias-table.js";
+import { buildAliasTable, buildWeights, equalWeights } from "./alias-table.js";
 import { PickerRandom } from "./picker-random.js";
 import { randomPicker } from "./random.js";
 
@@ -24,8 +24,8 @@ class WeightedRandomPicker implements Picker {
   readonly #downHosts: Int32Array;
   readonly #random: PickerRandom;
 
-  constructor(hosts: readonly Host[], context: BalancerContext) {
-    const table = buildAliasTable(hosts);
+  constructor(hosts: readonly Host[], context: BalancerContext, weights: Float64Array) {
+    const table = buildAliasTable(hosts, weights);
     this.hosts = hosts;
     this.#slots = slotsOf(hosts);
     this.#alias = table.alias;
@@ -70,14 +70,17 @@ const TWO_31 = 2147483648;
 /**
  * Weighted random: each pick independently chooses host i with probability
  * weight_i / Σweight (Envoy RANDOM with weights, RFC 2782's weighted
- * selection). Equal weights fall back to plain random.
+ * selection). Equal weights fall back to plain random. Weights are the
+ * table's effective weights at build time (`buildWeights`): the upstream
+ * rebuilds while slow start ramps one.
  */
 export function weightedRandom(): Balancer {
   return {
     name: "weighted-random",
     build(hosts: readonly Host[], context: BalancerContext): Picker {
-      if (equalWeights(hosts)) return randomPicker(hosts, context);
-      return new WeightedRandomPicker(hosts, context);
+      const weights = buildWeights(hosts, context.table);
+      if (equalWeights(hosts, weights)) return randomPicker(hosts, context);
+      return new WeightedRandomPicker(hosts, context, weights);
     },
   };
 }

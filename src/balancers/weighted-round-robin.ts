@@ -2,7 +2,7 @@ import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
 import { SKIP_BOUND, slotsOf } from "../balancer.js";
 import type { EndpointTable } from "../upstream/table.js";
 import type { AliasTable } from "./alias-table.js";
-import { buildAliasTable, equalWeights } from "./alias-table.js";
+import { buildAliasTable, buildWeights, equalWeights } from "./alias-table.js";
 import { roundRobinPicker } from "./round-robin.js";
 
 const GOLDEN = 0.6180339887498949;
@@ -149,14 +149,17 @@ function phases(table: AliasTable, phase: number): Float64Array {
  * Weighted round robin: each host gets weight / Σweight of the picks,
  * exactly over a full cycle, smoothly interleaved, O(1) per pick and O(n)
  * memory. Equal weights fall back to plain round robin. Random start, as Envoy.
+ * Weights are the table's effective weights at build time (`buildWeights`):
+ * the upstream rebuilds while slow start ramps one.
  */
 export function weightedRoundRobin(): Balancer {
   return {
     name: "weighted-round-robin",
     build(hosts: readonly Host[], context: BalancerContext): Picker {
       const start = Math.floor(context.random.next() * hosts.length);
-      if (equalWeights(hosts)) return roundRobinPicker(hosts, context, start);
-      const table = buildAliasTable(hosts);
+      const weights = buildWeights(hosts, context.table);
+      if (equalWeights(hosts, weights)) return roundRobinPicker(hosts, context, start);
+      const table = buildAliasTable(hosts, weights);
       const phase = context.random.next();
       if (table.total < 2 ** 30) return new SmallWeightedRoundRobinPicker(hosts, context, table, start, phase);
       return new WeightedRoundRobinPicker(hosts, context, table, start, phase);

@@ -13,6 +13,10 @@ import type { Resolver } from "../resolver.js";
 import type { UpstreamPlugin } from "./plugin.js";
 import type { PriorityOptions } from "./priority-options.js";
 import { priorityOptions } from "./priority-options.js";
+import type { SlowStartOptions } from "./slow-start.js";
+import { slowStartOptions } from "./slow-start.js";
+import type { ResolvedZoneOptions, ZoneOptions } from "./zone-options.js";
+import { zoneOptions } from "./zone-options.js";
 
 /** Options of `createUpstream()`. */
 export interface UpstreamOptions {
@@ -59,6 +63,19 @@ export interface UpstreamOptions {
   clock?: Clock;
   /** Randomness source. Default `Math.random`. */
   random?: Random;
+  /**
+   * Slow start (Envoy): an endpoint that joins a running upstream, or
+   * becomes eligible again, ramps from a tenth of its weight to all of it
+   * over `windowMs`. Default none. Refused with a balancer that does not
+   * weigh by `effectiveWeight` (`Balancer.slowStart` false).
+   */
+  slowStart?: SlowStartOptions;
+  /**
+   * Zone affinity (Envoy zone-aware routing): keep traffic in the caller's
+   * zone `local` while that zone's healthy endpoints cover its callers,
+   * spilling the rest by Envoy's rule. Default none.
+   */
+  zone?: ZoneOptions;
 }
 
 /** `UpstreamOptions` validated, with every default filled in. */
@@ -75,6 +92,8 @@ export interface ResolvedUpstreamOptions {
   readonly healthThreshold: number;
   readonly clock: Clock;
   readonly random: Random;
+  readonly slowStart: Required<SlowStartOptions> | undefined;
+  readonly zone: ResolvedZoneOptions | undefined;
 }
 
 /**
@@ -97,6 +116,13 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     throw new InvalidConfigError("balancer", "must be a Balancer ({ name, build }), e.g. roundRobin()");
   }
   if (priority !== undefined && !isObject(priority)) throw new InvalidConfigError("priority", "must be an object");
+  const slowStart = slowStartOptions(options.slowStart);
+  if (slowStart !== undefined && balancer?.slowStart === false) {
+    throw new InvalidConfigError(
+      "slowStart",
+      `balancer "${balancer.name}" does not weigh endpoints by effectiveWeight, so slow start cannot ramp them; use weightedRoundRobin(), weightedRandom(), leastRequest() or p2c()`,
+    );
+  }
   return {
     name,
     resolver,
@@ -110,6 +136,8 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     healthThreshold: percent("healthThreshold", options.healthThreshold ?? 0),
     clock: checkClock(clock) ?? systemClock,
     random: checkRandom(random) ?? systemRandom,
+    slowStart,
+    zone: zoneOptions(options.zone),
   };
 }
 

@@ -6,6 +6,8 @@ import { computePriorityLoads } from "./priority-loads.js";
 import type { PriorityLevel, PriorityOptions } from "./priority-options.js";
 import { LevelBounds, PriorityPicker } from "./priority-picker.js";
 import type { EndpointTable } from "./table.js";
+import type { ResolvedZoneOptions } from "./zone-options.js";
+import { ZoneSplit } from "./zone-split.js";
 
 /** One priority level: its hosts with weight > 0, counts, load, and the picker over it. */
 interface Level {
@@ -19,8 +21,12 @@ interface Level {
   pickerDown: Int32Array;
   /** Whether the picker was built in panic (over every host, skipping none). */
   builtPanic: boolean;
-  /** A host that is up is missing from the picker, or too many in it are down. */
+  /** A host that is up is missing from the picker, or too many in it are down, or a weight changed (slow start). */
   stale: boolean;
+  /** With zone affinity: the level's hosts by zone, and its routing. */
+  readonly zones: ZoneSplit | undefined;
+  /** The picker the level serves: `picker`, or with zone affinity a zone's or the zone split's. */
+  active: Picker;
 }
 
 /**
@@ -35,6 +41,10 @@ interface Level {
  * picker is rebuilt only when its panic state changes (at once: a picker
  * built in panic does not skip), when a host that came back up is not in it,
  * or when over half of it is down (both deferred: `stale`, then `flush()`).
+ *
+ * With zone affinity (`zone` options), each level also keeps a picker per
+ * zone, built with the level's, and serves the one its routing calls for
+ * (`ZoneSplit`); a flip recomputes every level's routing in O(zones).
  */
 export class PriorityPlanner {
   /** The picker to use now: one level's picker, the priority picker over several, or the empty picker. */
@@ -52,6 +62,7 @@ export class PriorityPlanner {
   readonly #random: Random;
   readonly #clock: Clock;
   readonly #options: Required<PriorityOptions>;
+  readonly #zone: ResolvedZoneOptions | undefined;
 
   constructor(
     balancer: Balancer,
@@ -59,12 +70,14 @@ export class PriorityPlanner {
     random: Random,
     clock: Clock,
     options: Required<PriorityOptions>,
+    zone?: ResolvedZoneOptions,
   ) {
     this.#balancer = balancer;
     this.#table = table;
     this.#random = random;
     this.#clock = clock;
     this.#options = options;
+    this.#zone = zone;
     this.#bounds = new LevelBounds(0);
   }
 
@@ -104,6 +117,8 @@ export class PriorityPlanner {
         pickerDown: new Int32Array(1),
         builtPanic: false,
         stale: true,
+        zones: this.#zone === undefined ? undefined : new ZoneSplit(group, table, this.#zone, this.#random),
+        active: EMPTY_PICKER,
       };
     });
     this.#load = new Int32Array(n);
@@ -131,6 +146,7 @@ export class PriorityPlanner {
     const level = this.#levels[i] as Level;
     const inPicker = table.inPicker[slot] === 1;
     const pickerDown = level.pickerDown;
+    if (level.zones?.flip(slot, down, inPicker, level.builtPanic)) level.stale = true;
     if (down) {
       level.healthy--;
       if (inPicker && !level.builtPanic) {
@@ -146,6 +162,17 @@ export class PriorityPlanner {
     this.#recompute(true);
     this.#choosePicker();
     return level.stale;
+  }
+
+  /**
+   * The slot's effective weight changed (slow start): its level's pickers
+   * are rebuilt by the next `flush()`. Returns false for a slot in no level.
+   */
+  touch(slot: number): boolean {
+    const i = this.#table.level[slot] as number;
+    if (i < 0) return false;
+    (this.#levels[i] as Level).stale = true;
+    return true;
   }
 
   /**
@@ -175,19 +202,35 @@ export class PriorityPlanner {
       healthy: level.healthy,
       load: this.#load[i] as number,
       panic: this.#panic[i] === 1,
+      ...(level.zones === undefined ? {} : { zoneRouting: level.zones.routing, zones: level.zones.describe() }),
     }));
   }
 
-  /** Recomputes loads and panic; with `rebuildPanicChanges`, rebuilds a level whose panic state changed. */
+  /**
+   * Recomputes loads and panic, and each level's zone routing; with
+   * `rebuildPanicChanges`, rebuilds a level whose panic state changed.
+   */
   #recompute(rebuildPanicChanges: boolean): void {
     const n = this.#levels.length;
     for (let i = 0; i < n; i++) this.#healthy[i] = (this.#levels[i] as Level).healthy;
     computePriorityLoads(this.#total, this.#healthy, this.#options, this.#load, this.#panic);
     this.#bounds.set(this.#load);
-    if (!rebuildPanicChanges) return;
     for (let i = 0; i < n; i++) {
-      if ((this.#panic[i] === 1) !== (this.#levels[i] as Level).builtPanic) this.#buildLevel(i, false);
+      const level = this.#levels[i] as Level;
+      if (rebuildPanicChanges && (this.#panic[i] === 1) !== level.builtPanic) this.#buildLevel(i, false);
+      if (level.zones !== undefined) {
+        level.zones.route(this.#panic[i] === 1);
+        this.#activate(level);
+      }
     }
+  }
+
+  /** Sets the picker level serves; a new one calls for a new priority picker. */
+  #activate(level: Level): void {
+    const active = level.zones === undefined ? level.picker : level.zones.picker(level.picker);
+    if (active === level.active) return;
+    level.active = active;
+    this.#priorityPicker = undefined;
   }
 
   /**
@@ -211,19 +254,24 @@ export class PriorityPlanner {
     const pickerDown = Int32Array.of(
       panic ? 0 : chosen.length - (chosen === level.hosts ? level.healthy : chosen.length),
     );
-    const context: BalancerContext = {
-      random: this.#random,
-      clock: this.#clock,
-      table,
-      skipEjected: !panic,
-      downHosts: pickerDown,
+    const build = (hosts: readonly Host[], downHosts: Int32Array): Picker => {
+      const context: BalancerContext = {
+        random: this.#random,
+        clock: this.#clock,
+        table,
+        skipEjected: !panic,
+        downHosts,
+      };
+      return this.#balancer.build(hosts, context);
     };
-    level.picker = chosen.length === 0 ? EMPTY_PICKER : this.#balancer.build(chosen, context);
+    level.picker = chosen.length === 0 ? EMPTY_PICKER : build(chosen, pickerDown);
     level.pickerSize = chosen.length;
     level.pickerDown = pickerDown;
     level.builtPanic = panic;
     level.stale = false;
+    level.zones?.build(chosen, panic, build);
     this.#priorityPicker = undefined;
+    this.#activate(level);
   }
 
   /** Sets `picker`: the only loaded level's picker, or a priority picker over all levels. */
@@ -239,14 +287,14 @@ export class PriorityPlanner {
     if (loaded === 0) {
       this.picker = EMPTY_PICKER;
     } else if (loaded === 1) {
-      this.picker = (this.#levels[only] as Level).picker;
+      this.picker = (this.#levels[only] as Level).active;
     } else {
       if (this.#priorityPicker === undefined) {
         // The sequence starts at random once per regrouping; it carries on across level rebuilds.
         if (!this.#started) this.#bounds.start(this.#random);
         this.#started = true;
         this.#priorityPicker = new PriorityPicker(
-          this.#levels.map((l) => l.picker),
+          this.#levels.map((l) => l.active),
           this.#bounds,
         );
       }

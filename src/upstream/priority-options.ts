@@ -1,4 +1,5 @@
 import { InvalidConfigError, show } from "../errors.js";
+import type { ZoneLoad, ZoneRouting } from "./zone-loads.js";
 
 /** How traffic spreads over priority levels (Envoy's priority load). */
 export interface PriorityOptions {
@@ -29,6 +30,10 @@ export interface PriorityLevel {
   readonly load: number;
   /** True when the level ignores health (panic mode). */
   readonly panic: boolean;
+  /** With zone affinity (`UpstreamOptions.zone`): how the level routes by zone now. Absent without it. */
+  readonly zoneRouting?: ZoneRouting;
+  /** With zone affinity: the level's zones, the caller's first, with their loads. Absent without it. */
+  readonly zones?: readonly ZoneLoad[];
 }
 
 /** Validates and fills in `PriorityOptions`. */

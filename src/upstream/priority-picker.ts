@@ -35,6 +35,20 @@ export class LevelBounds {
       this.bounds[i] = Math.round((sum * ONE) / 100);
     }
   }
+
+  /**
+   * Sets the bounds from fractional loads summing to 1 (zone affinity's
+   * split of a level), from the end: bounds[i] = 2^30 − (loads after i) ×
+   * 2^30, so an entry with load 0 gets an empty range exactly, whatever the
+   * rounding of the others.
+   */
+  setFractions(loads: ArrayLike<number>): void {
+    let tail = 0;
+    for (let i = this.bounds.length - 1; i >= 0; i--) {
+      this.bounds[i] = ONE - Math.min(ONE, Math.round(tail * ONE));
+      tail += loads[i] as number;
+    }
+  }
 }
 
 /**

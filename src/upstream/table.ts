@@ -31,9 +31,13 @@ export class EndpointTable {
   down = new Uint8Array(0);
   /** Clock time the slot joined, or its `down` flag last changed (set or cleared): how long it has been in its state. */
   stateSince = new Float64Array(0);
-  /** The endpoint's weight, for slow start to ramp (today's balancers weigh by `endpoint.weight`). */
+  /**
+   * The weight balancers weigh the slot by: the endpoint's weight, or less
+   * while slow start ramps it (`UpstreamOptions.slowStart`). Weighted
+   * pickers read it at build time, least request's comparison at pick time.
+   */
   effectiveWeight = new Float64Array(0);
-  /** Clock time the endpoint joined or last became eligible again: where slow start's warm-up begins. */
+  /** Clock time the endpoint joined or last became eligible again (or, with slow start, its weight left 0): where its warm-up begins. */
   warmupStart = new Float64Array(0);
   /** Load-metric state: the metric's estimate (e.g. a Peak EWMA of latency, ms). */
   loadEstimate = new Float64Array(0);
@@ -55,6 +59,8 @@ export class EndpointTable {
   level = new Int32Array(0);
   /** 1 when the slot is in its level's current picker. @internal */
   inPicker = new Uint8Array(0);
+  /** With zone affinity: the index of the slot's zone within its level, or -1. @internal */
+  zone = new Int32Array(0);
 
   #free: number[] = [];
 
@@ -79,6 +85,7 @@ export class EndpointTable {
     this.abandoned[slot] = 0;
     this.level[slot] = -1;
     this.inPicker[slot] = 0;
+    this.zone[slot] = -1;
     return slot;
   }
 
@@ -88,6 +95,7 @@ export class EndpointTable {
     this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0;
     this.level[slot] = -1;
     this.inPicker[slot] = 0;
+    this.zone[slot] = -1;
     this.#free.push(slot);
   }
 
@@ -124,6 +132,7 @@ export class EndpointTable {
     this.abandoned = grown(this.abandoned, capacity);
     this.level = grown(this.level, capacity);
     this.inPicker = grown(this.inPicker, capacity);
+    this.zone = grown(this.zone, capacity);
     // Lowest slots first out of the stack.
     for (let s = capacity - 1; s >= old; s--) this.#free.push(s);
     this.capacity = capacity;

@@ -19,6 +19,7 @@ import type { UpstreamOptions } from "./options.js";
 import { duration, upstreamOptions } from "./options.js";
 import { PriorityPlanner } from "./planner.js";
 import type { PluginContext, UpstreamPlugin } from "./plugin.js";
+import { SlowStartRamp } from "./slow-start.js";
 import type { EndpointOverride, EndpointSnapshot, EndpointStats, ErrorSummary, UpstreamSnapshot } from "./snapshot.js";
 import { EndpointTable } from "./table.js";
 
@@ -98,6 +99,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   readonly #observers: readonly UpstreamPlugin[];
   readonly #watched: boolean;
   readonly #metric: LoadMetric | undefined;
+  readonly #slowStart: SlowStartRamp | undefined;
   readonly #byId = new Map<string, UpstreamHost>();
   #bySlot: (UpstreamHost | undefined)[] = [];
   #hosts: UpstreamHost[] = [];
@@ -136,7 +138,9 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#resolver = o.resolver;
     this.#clock = o.clock;
     this.#turnTime = this.#clock.turnTime === true;
-    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority);
+    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority, o.zone);
+    this.#slowStart =
+      o.slowStart && new SlowStartRamp(o.slowStart, this.#table, this.#clock, this.#planner, () => this.#swapPicker());
     this.#accept = o.filter;
     this.#readyTimeoutMs = o.readyTimeoutMs;
     this.#attemptTimeoutMs = o.attemptTimeoutMs;
@@ -461,6 +465,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#pickFn = EMPTY_PICKER.pick;
     this.#reaper?.cancel();
     this.#flushTimer?.cancel();
+    this.#slowStart?.close();
     this.#resolver.off("endpoints", this.#onEndpoints, this);
     this.#resolver.off("error", this.#onResolverError, this);
     this.#resolver.off("resolved", this.#onResolved, this);
@@ -635,9 +640,12 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const now = this.#clock.now();
     const down = table.down[slot] === 1;
     table.stateSince[slot] = now;
-    if (!down) table.warmupStart[slot] = now;
-    const weight = (this.#bySlot[slot] as UpstreamHost).endpoint.weight;
-    this.#weightAvailable += down ? -weight : weight;
+    const host = this.#bySlot[slot] as UpstreamHost;
+    if (!down) {
+      table.warmupStart[slot] = now;
+      this.#slowStart?.begin(host, now); // recovery restarts the ramp
+    }
+    this.#weightAvailable += down ? -host.endpoint.weight : host.endpoint.weight;
     const due = this.#planner.flip(slot, down);
     this.#swapPicker();
     this.#checkHealth();
@@ -716,6 +724,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const updated: Endpoint[] = [];
     const removed: UpstreamHost[] = [];
     const hosts: UpstreamHost[] = [];
+    const warm = this.#hosts.length > 0; // slow start: newcomers to a set in use warm, the first set does not
     for (const e of endpoints) {
       if (this.#accept !== undefined && !this.#accept(e)) continue;
       let host = this.#byId.get(e.id);
@@ -724,9 +733,12 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
         this.#byId.set(e.id, host);
         this.#bySlot[host.slot] = host;
         added.push(host);
+        if (warm) this.#slowStart?.begin(host, now);
       } else if (!sameEndpoint(host.endpoint, e)) {
+        const before = host.endpoint.weight;
         host.endpoint = e;
         table.effectiveWeight[host.slot] = e.weight;
+        this.#slowStart?.reweigh(host, before, now);
         updated.push(e);
       }
       host.seen = round;
@@ -746,6 +758,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       this.#hosts = hosts;
       for (const host of removed) {
         for (const p of this.#plugins) p.onLeave?.(host);
+        this.#slowStart?.end(host);
         this.#bySlot[host.slot] = undefined;
         table.release(host.slot);
       }
