@@ -28,6 +28,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     load: async () => (await import("./core.js")).coreFigures,
   },
   { families: ["dns."], load: async () => (await import("./dns.js")).dnsFigures },
+  { families: ["sim."], load: async () => (await import("./sim.js")).simFigures },
 ];
 
 function usage(message: string): never {

@@ -117,19 +117,55 @@ describe("latency distributions", () => {
 });
 
 describe("summarize(): nearest-rank percentiles", () => {
-  it("of 1..1000 ms: p50 500, p90 900, p99 990, p99.9 999, max 1000, mean 500.5", () => {
+  it("of 1..1000 ms: p50 500, p90 900, p95 950, p99 990, p99.9 999, max 1000, mean 500.5", () => {
     const xs = Float64Array.from({ length: 1000 }, (_, i) => 1000 - i); // unsorted on purpose
-    expect(summarize(xs)).toEqual({ count: 1000, mean: 500.5, p50: 500, p90: 900, p99: 990, p999: 999, max: 1000 });
+    expect(summarize(xs)).toEqual({
+      count: 1000,
+      mean: 500.5,
+      p50: 500,
+      p90: 900,
+      p95: 950,
+      p99: 990,
+      p999: 999,
+      max: 1000,
+    });
   });
 
   it("rank ⌈p·n⌉ in integers: p99.9 of 60,000 is the 59,940th; of 3 values every percentile ≥ p50 is the max", () => {
     const xs = Float64Array.from({ length: 60_000 }, (_, i) => i + 1);
     expect(summarize(xs).p999).toBe(59_940);
-    expect(summarize(Float64Array.of(3, 1, 2))).toEqual({ count: 3, mean: 2, p50: 2, p90: 3, p99: 3, p999: 3, max: 3 });
-    expect(summarize(Float64Array.of(7))).toEqual({ count: 1, mean: 7, p50: 7, p90: 7, p99: 7, p999: 7, max: 7 });
+    expect(summarize(Float64Array.of(3, 1, 2))).toEqual({
+      count: 3,
+      mean: 2,
+      p50: 2,
+      p90: 3,
+      p95: 3,
+      p99: 3,
+      p999: 3,
+      max: 3,
+    });
+    expect(summarize(Float64Array.of(7))).toEqual({
+      count: 1,
+      mean: 7,
+      p50: 7,
+      p90: 7,
+      p95: 7,
+      p99: 7,
+      p999: 7,
+      max: 7,
+    });
   });
 
   it("with no values every field is 0", () => {
-    expect(summarize(new Float64Array(0))).toEqual({ count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 });
+    expect(summarize(new Float64Array(0))).toEqual({
+      count: 0,
+      mean: 0,
+      p50: 0,
+      p90: 0,
+      p95: 0,
+      p99: 0,
+      p999: 0,
+      max: 0,
+    });
   });
 });

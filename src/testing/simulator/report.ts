@@ -19,6 +19,7 @@ export interface LatencySummary {
   readonly mean: number;
   readonly p50: number;
   readonly p90: number;
+  readonly p95: number;
   readonly p99: number;
   /** p99.9 */
   readonly p999: number;
@@ -200,7 +201,7 @@ function latenciesOf(log: RequestLog, from: number, to: number): Float64Array {
 /** Sorts `latencies` in place and summarizes them (nearest rank). */
 export function summarize(latencies: Float64Array): LatencySummary {
   const n = latencies.length;
-  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
   latencies.sort();
   let sum = 0;
   for (let i = 0; i < n; i++) sum += latencies[i] as number;
@@ -209,6 +210,7 @@ export function summarize(latencies: Float64Array): LatencySummary {
     mean: sum / n,
     p50: rank(latencies, 500),
     p90: rank(latencies, 900),
+    p95: rank(latencies, 950),
     p99: rank(latencies, 990),
     p999: rank(latencies, 999),
     max: latencies[n - 1] as number,
