@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PluginContext, UpstreamPlugin } from "../../src/index.js";
 import {
@@ -317,6 +318,72 @@ describe("simulate(): deterministic", () => {
     expect(b.requests).toBe(a.requests);
     expect(backend(b, 1)).toEqual(backend(a, 1));
     expect(backend(b, 0).latency.p50 - backend(a, 0).latency.p50).toBeCloseTo(100, 9);
+  });
+});
+
+describe("simulate(): properties", () => {
+  it("any small scenario: the same twice; its counts add up; no request ends before it arrives or after its timeout", async () => {
+    const backendArb = fc.record({
+      latency: fc.oneof(
+        fc.double({ min: 0, max: 300, noNaN: true }).map((ms) => constantLatency(ms)),
+        fc
+          .tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 100 }))
+          .map(([m, sd]) => normalLatency(m, sd)),
+        fc
+          .tuple(fc.integer({ min: 1, max: 200 }), fc.double({ min: 0, max: 1.5, noNaN: true }))
+          .map(([m, s]) => logNormalLatency(m, s)),
+      ),
+      failureRate: fc.constantFrom(0, 0.05, 0.5),
+      phases: fc.array(
+        fc
+          .tuple(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 1, max: 1500 }), fc.boolean())
+          .map(([from, length, down]) => (down ? outage(from, from + length) : slowPhase(from, from + length, 400))),
+        { maxLength: 2 },
+      ),
+    });
+    const balancers = [roundRobin, leastRequest, p2cPeakEwma, weightedRoundRobin];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(backendArb, { minLength: 1, maxLength: 5 }),
+        fc.integer(),
+        fc.integer({ min: 1, max: 400 }),
+        fc.constantFrom<"poisson" | "fixed">("poisson", "fixed"),
+        fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.boolean(),
+        async (backends, seed, rate, arrivals, timeoutMs, b, breakers) => {
+          const s: Scenario = {
+            seed,
+            durationMs: 2000,
+            ratePerSecond: rate,
+            arrivals,
+            timeoutMs,
+            bucketMs: 250,
+            backends,
+            upstream: () => ({
+              balancer: (balancers[b] as () => ReturnType<typeof roundRobin>)(),
+              plugins: breakers ? [circuitBreakers({ openMs: 300 })] : [],
+            }),
+          };
+          const a = await simulate(s);
+          expect(await simulate(s)).toEqual(a);
+          expect(a.successes + a.failures).toBe(a.requests);
+          expect(a.backends.reduce((n, x) => n + x.requests, 0) + a.unavailable).toBe(a.requests);
+          expect(a.series.reduce((n, x) => n + x.requests, 0)).toBe(a.requests);
+          expect(a.series.reduce((n, x) => n + x.successes, 0)).toBe(a.successes);
+          expect(a.latency.count).toBe(a.requests - a.unavailable);
+          if (timeoutMs !== undefined) expect(a.latency.max).toBeLessThanOrEqual(timeoutMs);
+          if (timeoutMs === undefined) expect(a.timeouts).toBe(0);
+          expect(a.upstream.attempts.inFlight).toBe(0);
+          expect(a.upstream.endpoints.reduce((n, e) => n + e.requests + e.abandoned, 0)).toBe(
+            a.requests - a.unavailable,
+          );
+          const l = a.latency;
+          expect(l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max).toBe(true);
+        },
+      ),
+      { numRuns: 60, seed: 2026 },
+    );
   });
 });
 
