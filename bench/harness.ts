@@ -18,7 +18,7 @@ export interface Figure {
   name: string;
   /** `ns/op`: the fastest round; `B/op`: bytes allocated per op; `ms`: median of the calls; `count`. */
   value: number;
-  /** `ns/op`, `B/op`, `ms` or `count`. */
+  /** `ns/op`, `B/op`, `ms`, `count` or `fraction`. */
   unit: string;
   /** For `ns/op`: value ÷ the array-index baseline, from the rounds interleaved with it in the same run. */
   ratio?: number;
@@ -332,10 +332,13 @@ export function figure(name: string, unit: string, measured: number | Measuremen
 /**
  * Rounds a figure for display and JSON: 3 significant digits, at most 3
  * decimals for `B/op` (bytes per op below 0.001 are noise, shown as 0) and
- * at most 6 for other units (a flip costs well under a microsecond in ms).
+ * at most 6 for other units (a flip costs well under a microsecond in ms);
+ * a `fraction` to 5 decimals.
  */
 export function round(value: number, unit = ""): number {
   if (value === 0 || !Number.isFinite(value)) return value;
+  // A fraction such as a success rate: 99.9% against 99.8% is the point, so 5 decimals.
+  if (unit === "fraction") return Number(value.toFixed(5));
   const most = unit === "B/op" ? 3 : 6;
   const digits = Math.max(0, Math.min(most, 2 - Math.floor(Math.log10(Math.abs(value)))));
   return Number(value.toFixed(digits));

@@ -33,6 +33,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     families: ["health.outlier.", "health.passive."],
     load: async () => (await import("./health-outlier.js")).healthFigures,
   },
+  { families: ["sim."], load: async () => (await import("./sim.js")).simFigures },
 ];
 
 function usage(message: string): never {

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { median, table } from "../bench/harness.js";
+import { median, round, table } from "../bench/harness.js";
 
 const root = resolve(import.meta.dirname, "..");
 const run = promisify(execFile);
@@ -99,6 +99,17 @@ describe("bench harness", () => {
         timeout: 15_000,
       }),
     ).rejects.toThrow(/--expose-gc/);
+  });
+
+  it("sim figures: the experiment's latencies (ms) and success rate (a fraction, 5 decimals), from the simulator", async () => {
+    const figures = await benchJson(["--filter", "sim.slow-backend.round-robin"]);
+    expect(figures).toEqual([
+      // Round robin sends the slow backend 1/11 of 30,000 requests: 2,727 time out at 1 s.
+      { name: "sim.slow-backend.round-robin.p99", value: 1000, unit: "ms" },
+      { name: "sim.slow-backend.round-robin.p999", value: 1000, unit: "ms" },
+      { name: "sim.slow-backend.round-robin.success", value: 0.95455, unit: "fraction" },
+    ]);
+    expect(round(0.998216, "fraction")).toBe(0.99822);
   });
 
   it("median and table", () => {

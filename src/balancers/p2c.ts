@@ -36,9 +36,21 @@ export interface P2CRule {
   readonly weightExponent: number;
   readonly ignoreLoad: boolean;
   readonly kind?: "in-flight" | "peak-ewma";
-  /** For `kind: "peak-ewma"`: cell 0 holds the RTT assumed with no estimate yet. */
-  readonly defaultRtt?: Float64Array;
+  /** For `kind: "peak-ewma"`: the metric's parameters (cells `DEFAULT_RTT`, `INV_DECAY`). */
+  readonly params?: Float64Array;
 }
+
+/**
+ * Peak EWMA's parameters are cells of one `Float64Array`, read by its
+ * `load()` and by the pickers that compute its cost in line (doubles in a
+ * typed array stay unboxed where V8 inlines the code that reads them; a
+ * plain number captured there was boxed into a new heap number per load,
+ * 16 B, measured). This cell: the RTT assumed before the first latency, ms.
+ * @internal
+ */
+export const DEFAULT_RTT = 0;
+/** Cell of Peak EWMA's parameters: 1 / decayMs. @internal */
+export const INV_DECAY = 1;
 
 const IN_FLIGHT = 0;
 const PEAK_EWMA = 1;
@@ -52,10 +64,59 @@ function kindOf(rule: P2CRule): number {
  * Built-in metrics that `p2c()` computes in line rather than calling their
  * `load()`: `peakEwma()` registers each metric it makes. @internal
  */
-export const BUILT_IN_METRICS = new WeakMap<LoadMetric, { kind: "peak-ewma"; defaultRtt: Float64Array }>();
+export const BUILT_IN_METRICS = new WeakMap<LoadMetric, { kind: "peak-ewma"; params: Float64Array }>();
 
-/** The `defaultRtt` of a rule that has none (not Peak EWMA). */
-const NO_DEFAULT = new Float64Array(1);
+/** The `params` of a rule that has none (not Peak EWMA). */
+const NO_PARAMS = new Float64Array(2);
+
+/** ln(k + 1) for k requests in flight, k < LN_PENDING_SIZE: Peak EWMA's comparison in logarithms reads it. */
+const LN_PENDING_SIZE = 1024;
+const LN_PENDING = new Float64Array(LN_PENDING_SIZE);
+for (let k = 0; k < LN_PENDING_SIZE; k++) LN_PENDING[k] = Math.log(k + 1);
+
+/**
+ * True when Peak EWMA costs slot a less than slot b (see `peakEwma()`):
+ * estimate × e^(−age / decayMs) × (inFlight + 1), or the default RTT ×
+ * (inFlight + 1) for a slot with no estimate.
+ *
+ * - Both with an estimate: compared in logarithms, loadKey + ln(inFlight + 1)
+ *   with loadKey = ln(estimate) + stamp / decayMs: the decay to "now" is a
+ *   factor common to both, so no clock is read and no `exp()` runs.
+ * - Neither: default × (inFlight + 1) each, so the in-flight counts decide
+ *   (unless the default is 0: a tie).
+ * - One (a new endpoint against known ones, rare): as `load()` computes it,
+ *   the estimate decayed to the attempt time (`table.attemptTime`).
+ *
+ * Only a boolean leaves the function (see `P2CPicker.#less`).
+ */
+function peakEwmaLess(table: EndpointTable, a: number, b: number, params: Float64Array): boolean {
+  const keys = table.loadKey;
+  const inFlight = table.inFlight;
+  const pa = inFlight[a] as number;
+  const pb = inFlight[b] as number;
+  const ka = keys[a] as number;
+  const kb = keys[b] as number;
+  if (Number.isNaN(ka) || Number.isNaN(kb)) {
+    const rtt = params[DEFAULT_RTT] as number;
+    if (Number.isNaN(ka) && Number.isNaN(kb)) return pa < pb && rtt > 0;
+    return Number.isNaN(ka)
+      ? rtt * (pa + 1) < peakEwmaEstimateNow(table, b, params) * (pb + 1)
+      : peakEwmaEstimateNow(table, a, params) * (pa + 1) < rtt * (pb + 1);
+  }
+  const la = pa < LN_PENDING_SIZE ? (LN_PENDING[pa] as number) : Math.log(pa + 1);
+  const lb = pb < LN_PENDING_SIZE ? (LN_PENDING[pb] as number) : Math.log(pb + 1);
+  return ka + la < kb + lb;
+}
+
+/**
+ * A slot's Peak EWMA estimate (not NaN) decayed to the attempt time, as
+ * `load()` takes it: × e^(−age / decayMs), age = attemptTime − stamp when > 0. @internal
+ */
+export function peakEwmaEstimateNow(table: EndpointTable, slot: number, params: Float64Array): number {
+  const estimate = table.loadEstimate[slot] as number;
+  const age = (table.attemptTime[0] as number) - (table.loadStamp[slot] as number);
+  return age > 0 ? estimate * Math.exp(-age * (params[INV_DECAY] as number)) : estimate;
+}
 
 /** The `downHosts` of a picker that does not skip (a level in panic): always 0. */
 const NOTHING_DOWN = new Int32Array(1);
@@ -104,7 +165,7 @@ class P2CPicker implements Picker {
   readonly #choices: number;
   readonly #kind: number;
   readonly #metric: LoadMetric;
-  readonly #defaultRtt: Float64Array;
+  readonly #params: Float64Array;
   /** A permutation of the host indexes, for distinct draws by partial Fisher–Yates. */
   readonly #order: Int32Array;
 
@@ -120,7 +181,7 @@ class P2CPicker implements Picker {
     this.#choices = rule.choiceCount;
     this.#kind = kindOf(rule);
     this.#metric = rule.metric;
-    this.#defaultRtt = rule.defaultRtt ?? NO_DEFAULT;
+    this.#params = rule.params ?? NO_PARAMS;
     this.#order = new Int32Array(n);
     for (let i = 0; i < n; i++) this.#order[i] = i;
   }
@@ -155,17 +216,18 @@ class P2CPicker implements Picker {
     const kind = this.#kind;
     if (kind === IN_FLIGHT) return (table.inFlight[a] as number) < (table.inFlight[b] as number);
     if (kind === PEAK_EWMA) {
-      // Peak EWMA's cost, as peakEwma().load() computes it: (the estimate, or
-      // the default RTT before the first latency) × (in flight + 1).
-      const estimates = table.loadEstimate;
-      const inFlight = table.inFlight;
-      const rtt = this.#defaultRtt[0] as number;
-      const ea = estimates[a] as number;
-      const eb = estimates[b] as number;
-      return (
-        (Number.isNaN(ea) ? rtt : ea) * ((inFlight[a] as number) + 1) <
-        (Number.isNaN(eb) ? rtt : eb) * ((inFlight[b] as number) + 1)
-      );
+      // peakEwmaLess() with its usual cases written out here, where V8 inlines them (a call cost ~2 ns a pick).
+      const ka = table.loadKey[a] as number;
+      const kb = table.loadKey[b] as number;
+      const pa = table.inFlight[a] as number;
+      const pb = table.inFlight[b] as number;
+      if (Number.isNaN(ka) || Number.isNaN(kb)) {
+        if (Number.isNaN(ka) && Number.isNaN(kb)) return pa < pb && (this.#params[DEFAULT_RTT] as number) > 0;
+        return peakEwmaLess(table, a, b, this.#params);
+      }
+      const la = pa < LN_PENDING_SIZE ? (LN_PENDING[pa] as number) : Math.log(pa + 1);
+      const lb = pb < LN_PENDING_SIZE ? (LN_PENDING[pb] as number) : Math.log(pb + 1);
+      return ka + la < kb + lb;
     }
     return this.#metric.load(table, a) < this.#metric.load(table, b);
   }
@@ -227,7 +289,7 @@ class WeightedP2CPicker implements Picker {
   readonly #metric: LoadMetric;
   readonly #choices: number;
   readonly #kind: number;
-  readonly #defaultRtt: Float64Array;
+  readonly #params: Float64Array;
   readonly #ignoreLoad: boolean;
   readonly #exponent: number;
   /** Each host's effective weight at build time, by index. */
@@ -250,7 +312,7 @@ class WeightedP2CPicker implements Picker {
     this.#metric = rule.metric;
     this.#choices = rule.choiceCount;
     this.#kind = kindOf(rule);
-    this.#defaultRtt = rule.defaultRtt ?? NO_DEFAULT;
+    this.#params = rule.params ?? NO_PARAMS;
     this.#ignoreLoad = rule.ignoreLoad;
     this.#exponent = rule.weightExponent;
     this.#weights = new Float64Array(n);
@@ -307,12 +369,8 @@ class WeightedP2CPicker implements Picker {
       loadA = table.inFlight[a] as number;
       loadB = table.inFlight[b] as number;
     } else if (kind === PEAK_EWMA) {
-      // Peak EWMA's cost, as in P2CPicker.#less.
-      const rtt = this.#defaultRtt[0] as number;
-      const ea = table.loadEstimate[a] as number;
-      const eb = table.loadEstimate[b] as number;
-      loadA = (Number.isNaN(ea) ? rtt : ea) * ((table.inFlight[a] as number) + 1);
-      loadB = (Number.isNaN(eb) ? rtt : eb) * ((table.inFlight[b] as number) + 1);
+      // p2c() and p2cPeakEwma() compare Peak EWMA costs as they are (weightExponent 0).
+      return peakEwmaLess(table, a, b, this.#params);
     } else {
       // + makes them doubles: a tagged call result in the merge would box the other arms' doubles.
       loadA = +this.#metric.load(table, a);
@@ -392,7 +450,7 @@ export function p2c(metric: LoadMetric, options?: P2COptions): Balancer {
     weightExponent: 0,
     ignoreLoad: false,
     kind: builtIn?.kind,
-    defaultRtt: builtIn?.defaultRtt,
+    params: builtIn?.params,
   });
 }
 

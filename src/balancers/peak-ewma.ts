@@ -4,14 +4,15 @@ import { checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
 import type { LoadMetric } from "./load-metric.js";
 import type { P2COptions } from "./p2c.js";
-import { BUILT_IN_METRICS, choiceCount, p2cBalancer } from "./p2c.js";
+import { BUILT_IN_METRICS, choiceCount, DEFAULT_RTT, INV_DECAY, p2cBalancer, peakEwmaEstimateNow } from "./p2c.js";
 
 /** Options of `peakEwma()` (Finagle's and Linkerd's Peak EWMA). */
 export interface PeakEwmaOptions {
   /**
-   * How fast the estimate forgets a peak, in ms (Finagle `decayTime`): a
-   * latency observed Δt ms after the last one moves the estimate by a
-   * weight of 1 − e^(−Δt / decayMs). Finite, > 0; default 10,000 (10 s).
+   * How fast the estimate forgets, in ms (Finagle `decayTime`): a latency
+   * observed Δt ms after the last one moves the estimate by a weight of
+   * 1 − e^(−Δt / decayMs), and an estimate Δt ms old counts e^(−Δt / decayMs)
+   * of itself at pick time. Finite, > 0; default 10,000 (10 s).
    */
   decayMs?: number;
   /**
@@ -22,16 +23,15 @@ export interface PeakEwmaOptions {
 }
 
 /**
- * Peak EWMA's cost: (the estimate, or `defaultRtt[0]` before the first
- * latency) × (requests in flight + 1). The p2c pickers write the same
- * expression out in their comparisons. The default comes from a
- * `Float64Array` cell so that both arms of the choice are unboxed doubles:
- * with a plain number there, V8 boxed every estimate into a new heap number
- * where it inlined the function (16 B per load, measured).
+ * Peak EWMA's cost now: (the estimate decayed by its age, or the default RTT
+ * before the first latency) × (requests in flight + 1). "Now" is the
+ * upstream's attempt time (`table.attemptTime[0]`): no clock read.
  */
-function peakEwmaCost(table: EndpointTable, slot: number, defaultRtt: Float64Array): number {
-  const estimate = table.loadEstimate[slot] as number;
-  return (Number.isNaN(estimate) ? (defaultRtt[0] as number) : estimate) * ((table.inFlight[slot] as number) + 1);
+function peakEwmaCost(table: EndpointTable, slot: number, params: Float64Array): number {
+  const pending = (table.inFlight[slot] as number) + 1;
+  return Number.isNaN(table.loadEstimate[slot] as number)
+    ? (params[DEFAULT_RTT] as number) * pending
+    : peakEwmaEstimateNow(table, slot, params) * pending;
 }
 
 /** Linkerd's default RTT for an endpoint with no latency yet, ms. */
@@ -47,17 +47,29 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  * latency above it (the peak) and decays toward lower ones.
  *
  * - State: `table.loadEstimate[slot]` (the estimate, ms; NaN before the
- *   first latency) and `table.loadStamp[slot]` (when it was last updated).
+ *   first latency), `table.loadStamp[slot]` (when it was last updated) and
+ *   `table.loadKey[slot]` (ln(estimate) + stamp / decayMs, for the pickers).
  * - `update()`, on every ended attempt: rtt = `table.lastLatencyMs[slot]`,
  *   now = `table.lastEndedAt[slot]` (the attempt's own timestamps: no clock
  *   read). With no estimate yet, estimate = rtt. Else if rtt > estimate,
  *   estimate = rtt (the peak); else estimate = estimate × w + rtt × (1 − w)
  *   with w = e^(−max(0, now − stamp) / decayMs). Then stamp = max(stamp, now)
  *   (an attempt that ended before the last update decays nothing).
- * - `load()`, at pick time: (estimate, or `defaultRttMs` with no estimate) ×
- *   (`table.inFlight[slot]` + 1). No clock read: unlike Finagle and tower,
- *   the estimate does not decay between outcomes, it moves only when an
- *   attempt on the endpoint ends.
+ * - `load()`, at pick time: estimate × e^(−age / decayMs) × (inFlight + 1),
+ *   where age = `table.attemptTime[0]` − stamp (when > 0): the upstream's
+ *   time of the last attempt begun, no clock read. With no estimate:
+ *   `defaultRttMs` × (inFlight + 1), which does not decay. As in Finagle
+ *   and tower, an estimate decays toward 0 while no latency renews it, so
+ *   an endpoint that was slow and then got no traffic (every other endpoint
+ *   cheaper) is tried again within a few `decayMs` rather than never; a
+ *   latency after a long gap then replaces most of the estimate (w ≈ 0).
+ * - `p2c()` compares the same costs without a clock read or an `exp()` per
+ *   pick: the decay to the attempt time is a factor common to both
+ *   candidates, so it compares ln(estimate) + stamp / decayMs + ln(inFlight
+ *   + 1), from `table.loadKey` (the same order as `load()` whenever the
+ *   attempt time is past both stamps, up to rounding in the last bit). Only
+ *   a candidate with no estimate against one with an estimate computes
+ *   `load()`'s decay.
  *
  * @example
  * createUpstream({ name: "api", resolver, balancer: p2c(peakEwma({ decayMs: 5000 })) });
@@ -77,10 +89,10 @@ export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
       `must be a finite number of milliseconds >= 0, got ${show(defaultRttMs)}`,
     );
   }
-  const defaultRtt = Float64Array.of(defaultRttMs);
+  const params = Float64Array.of(defaultRttMs, 1 / decayMs);
   const metric: LoadMetric = {
     name: "peak-ewma",
-    load: (table, slot) => peakEwmaCost(table, slot, defaultRtt),
+    load: (table, slot) => peakEwmaCost(table, slot, params),
     update(table, slot) {
       const rtt = table.lastLatencyMs[slot] as number;
       const now = table.lastEndedAt[slot] as number;
@@ -94,10 +106,14 @@ export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
         table.loadEstimate[slot] = estimate * w + rtt * (1 - w);
       }
       if (!(stamp >= now)) table.loadStamp[slot] = now;
+      // The key p2c compares: the estimate carried back to time 0, in logarithms (see load()).
+      table.loadKey[slot] =
+        Math.log(table.loadEstimate[slot] as number) +
+        (table.loadStamp[slot] as number) * (params[INV_DECAY] as number);
     },
   };
   // p2c() computes this metric's cost in line rather than calling load().
-  BUILT_IN_METRICS.set(metric, { kind: "peak-ewma", defaultRtt });
+  BUILT_IN_METRICS.set(metric, { kind: "peak-ewma", params });
   return metric;
 }
 

@@ -43,6 +43,13 @@ export class EndpointTable {
   loadEstimate = new Float64Array(0);
   /** Load-metric state: clock time of the estimate's last update. */
   loadStamp = new Float64Array(0);
+  /**
+   * Load-metric state: what a p2c picker compares in place of `load()` for
+   * a built-in metric. Peak EWMA: ln(loadEstimate) + loadStamp / decayMs, the
+   * estimate carried back to time 0 on a log scale, so that comparing two
+   * keys compares the estimates decayed to any common time (NaN with no estimate).
+   */
+  loadKey = new Float64Array(0);
   /** Outcomes counted (ended attempts and reports; abandoned attempts are not outcomes). */
   requests = new Float64Array(0);
   /** Of those, failures (see `isFailure`). */
@@ -55,6 +62,13 @@ export class EndpointTable {
   lastEndedAt = new Float64Array(0);
   /** Attempts reclaimed as abandoned (begun and never ended within the attempt timeout). */
   abandoned = new Float64Array(0);
+  /**
+   * Cell 0: the clock time the upstream last read for an attempt (`begin()`,
+   * or an `end()` or `report()` that it timed), read once per synchronous run
+   * on a `turnTime` clock: a picker or load metric takes it as "now" without
+   * reading the clock (Peak EWMA's decay). 0 before the first attempt.
+   */
+  readonly attemptTime = new Float64Array(1);
   /** The upstream's priority-level index of the slot, or -1 (weight 0, or free). @internal */
   level = new Int32Array(0);
   /** 1 when the slot is in its level's current picker. @internal */
@@ -77,6 +91,7 @@ export class EndpointTable {
     this.warmupStart[slot] = now;
     this.loadEstimate[slot] = Number.NaN;
     this.loadStamp[slot] = Number.NaN;
+    this.loadKey[slot] = Number.NaN;
     this.requests[slot] = 0;
     this.failures[slot] = 0;
     this.consecutiveFailures[slot] = 0;
@@ -124,6 +139,7 @@ export class EndpointTable {
     this.warmupStart = grown(this.warmupStart, capacity);
     this.loadEstimate = grown(this.loadEstimate, capacity);
     this.loadStamp = grown(this.loadStamp, capacity);
+    this.loadKey = grown(this.loadKey, capacity);
     this.requests = grown(this.requests, capacity);
     this.failures = grown(this.failures, capacity);
     this.consecutiveFailures = grown(this.consecutiveFailures, capacity);

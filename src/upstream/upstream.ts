@@ -120,7 +120,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   #reaper: Timer | undefined;
   #flushTimer: Timer | undefined;
   // Attempt time: read once per synchronous run (until microtasks drain) on a clock with `turnTime`.
-  readonly #time = new Float64Array(1);
+  readonly #time = this.#table.attemptTime;
   readonly #turnTime: boolean;
   #timeValid = false;
   readonly #invalidateTime = () => {
@@ -215,6 +215,8 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
    * @throws ClosedError after `close()`.
    */
   begin(context?: PickContext): number {
+    // Before the pick: a picker may read the attempt time (table.attemptTime) as now.
+    this.#refreshTime();
     let host = this.#pickFn.call(this.#picker, context);
     if (host === undefined || context?.avoid !== undefined) {
       host = this.#choose(host, context);
@@ -224,7 +226,6 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const slot = host.slot;
     const table = this.#table;
     table.inFlight[slot] = (table.inFlight[slot] as number) + 1;
-    this.#refreshTime();
     if (this.#reaper === undefined && this.#attemptTimeoutMs !== Number.POSITIVE_INFINITY) {
       this.#reaper = this.#clock.setTimer(this.#reap, this.#attemptTimeoutMs);
     }
@@ -543,6 +544,10 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       if (refuser === undefined) return host;
       refused = host;
       host = this.#choose(this.#pickFn.call(this.#picker, context), context);
+      // Steer away from the endpoint just refused (a half-open breaker a load-aware picker keeps choosing).
+      for (let t = 0; t < AVOID_TRIES && host !== undefined && host.slot === refused.slot; t++) {
+        host = this.#choose(this.#pickFn.call(this.#picker, context), context);
+      }
     }
     return this.#refuse(refuser, refused);
   }

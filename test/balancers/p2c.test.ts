@@ -189,23 +189,33 @@ describe("p2c()", () => {
   it("built-in metrics computed in line pick exactly as their load() would: peakEwma() and the in-flight count", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.option(fc.double({ min: 0.5, max: 500, noNaN: true }))), {
-          minLength: 1,
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 6 }),
+            fc.option(fc.double({ min: 0.5, max: 500, noNaN: true })),
+            fc.integer({ min: 0, max: 60_000 }),
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
         fc.integer({ min: 2, max: 4 }),
         fc.integer(),
         fc.boolean(),
-        (rows, choiceCount, seed, weighted) => {
+        fc.integer({ min: 0, max: 60_000 }),
+        (rows, choiceCount, seed, weighted, later) => {
           const f = fixture(
             rows.map((_, i) => (weighted ? 1 + (i % 3) : 1)),
             seed,
           );
-          rows.forEach(([inFlight, estimate], slot) => {
-            f.table.inFlight[slot] = inFlight;
-            f.table.loadEstimate[slot] = estimate ?? Number.NaN;
-          });
           const metric = peakEwma({ defaultRttMs: 42 });
+          // Estimates learned at various times (so they have decayed by various ages at the attempt time).
+          rows.forEach(([inFlight, estimate, endedAt], slot) => {
+            f.table.inFlight[slot] = inFlight;
+            if (estimate === null) return;
+            f.table.lastLatencyMs[slot] = estimate;
+            f.table.lastEndedAt[slot] = endedAt;
+            metric.update?.(f.table, slot);
+          });
+          f.table.attemptTime[0] = Math.max(...rows.map((r) => r[2])) + later;
           const inLine = p2c(metric, { choiceCount }).build(f.hosts, live(seed, f.table));
           // A copy of the metric is not recognized: its load() is called.
           const called = p2c({ name: "copy", load: metric.load }, { choiceCount }).build(f.hosts, live(seed, f.table));

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { PickerRandom } from "../../src/balancers/picker-random.js";
 import type { Balancer, EndpointTable, Host, LoadMetric } from "../../src/index.js";
 import { createUpstream, leastRequest, p2c, p2cPeakEwma, peakEwma, roundRobin } from "../../src/index.js";
-import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
+import type { BackendReport } from "../../src/testing/index.js";
+import {
+  constantLatency,
+  ManualClock,
+  ManualResolver,
+  seededRandom,
+  simulate,
+  slowPhase,
+} from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
 import { lever } from "../helpers/lever.js";
 import { context, fixture, pickIndexes } from "../helpers/picks.js";
@@ -72,6 +80,123 @@ describe("peakEwma()", () => {
     expect(peakEwma({ defaultRttMs: 12 }).load(f.table, slot)).toBe(36);
     f.table.loadEstimate[slot] = 7.5;
     expect(metric.load(f.table, slot)).toBe(22.5);
+  });
+});
+
+/** What an upstream's end() does for a latency: the metric learns `latency`, ended at `endedAt`. */
+function learn(table: EndpointTable, slot: number, latency: number, endedAt: number, metric = peakEwma()): void {
+  table.lastLatencyMs[slot] = latency;
+  table.lastEndedAt[slot] = endedAt;
+  metric.update?.(table, slot);
+}
+
+describe("peakEwma(): the estimate decays with its age at the attempt time", () => {
+  it("load() = estimate × e^(-age / decayMs) × (inFlight + 1), age = table.attemptTime − stamp; the default RTT does not decay", () => {
+    const f = fixture([1, 1]);
+    const [a, b] = f.hosts.map((h) => h.slot) as [number, number];
+    const metric = peakEwma({ decayMs: 1000 });
+    learn(f.table, a, 200, 5000, metric);
+    expect([f.table.loadEstimate[a], f.table.loadStamp[a]]).toEqual([200, 5000]);
+    // Cell 0 of attemptTime is the upstream's time of its last attempt: the metric's "now".
+    f.table.attemptTime[0] = 5000;
+    expect(metric.load(f.table, a)).toBe(200);
+    f.table.attemptTime[0] = 4000; // an attempt time before the stamp: no decay, no growth
+    expect(metric.load(f.table, a)).toBe(200);
+    f.table.attemptTime[0] = 6000;
+    expect(metric.load(f.table, a)).toBe(200 * Math.exp(-1));
+    f.table.inFlight[a] = 2;
+    expect(metric.load(f.table, a)).toBe(200 * Math.exp(-1) * 3);
+    f.table.attemptTime[0] = 5000 + 1000 * Math.log(200 / 30); // 200 ms decayed to 30 ms
+    expect(metric.load(f.table, a) / 3).toBeCloseTo(30, 10);
+    // No estimate: the default RTT, whatever the time.
+    f.table.attemptTime[0] = 1e9;
+    expect(metric.load(f.table, b)).toBe(30);
+  });
+
+  it("update() keeps loadKey = ln(estimate) + stamp / decayMs beside the estimate and its stamp", () => {
+    const f = fixture([1]);
+    const slot = (f.hosts[0] as Host).slot;
+    const metric = peakEwma({ decayMs: 2000 });
+    expect(f.table.loadKey[slot]).toBeNaN();
+    learn(f.table, slot, 40, 100, metric);
+    expect(f.table.loadKey[slot]).toBe(Math.log(40) + 100 / 2000);
+    learn(f.table, slot, 10, 1100, metric);
+    const w = Math.exp(-1000 / 2000);
+    expect(f.table.loadEstimate[slot]).toBe(40 * w + 10 * (1 - w));
+    expect(f.table.loadKey[slot]).toBe(Math.log(40 * w + 10 * (1 - w)) + 1100 / 2000);
+    // An attempt that ended before the last update moves neither the stamp nor (below the peak) the estimate.
+    learn(f.table, slot, 5, 600, metric);
+    expect(f.table.loadKey[slot]).toBe(Math.log(40 * w + 10 * (1 - w)) + 1100 / 2000);
+    learn(f.table, slot, 0, 1200, metric); // a 0 ms answer: ln(estimate) stays finite below the peak
+    expect(Number.isFinite(f.table.loadKey[slot])).toBe(true);
+  });
+
+  it("picks compare decayed costs: an estimate 10× higher wins once it is older by more than decayMs × ln 10", () => {
+    const f = fixture([1, 1], 3);
+    const [a, b] = f.hosts.map((h) => h.slot) as [number, number];
+    const metric = peakEwma({ decayMs: 1000 });
+    const picker = p2c(metric).build(f.hosts, { ...context(3, f.table), downHosts: new Int32Array(1) });
+    learn(f.table, a, 1000, 0, metric); // slow, long ago
+    learn(f.table, b, 100, 2000, metric); // fast, recently
+    f.table.attemptTime[0] = 2000;
+    // At 2,000 ms: a costs 1000 × e^(-2) ≈ 135 > b's 100: every pick takes b (two hosts: both compared).
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
+    // 2 in flight on b: 300 > 135: a.
+    f.table.inFlight[b] = 2;
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
+    // The order does not depend on the attempt time once both are learned: the decay is common to both.
+    f.table.attemptTime[0] = 1e7;
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
+    f.table.inFlight[b] = 0;
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
+    // Older by more than ln(10) × decayMs than b: a is cheaper with the same load.
+    learn(f.table, a, 1000, -400, metric); // ended before its last update: no change
+    learn(f.table, b, 100, 2400, metric); // now 2,400 ms fresher than a, > 2,302.6
+    expect(f.table.loadEstimate[b]).toBe(100);
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
+  });
+
+  it("an endpoint with no estimate against one with: the estimate decayed to the attempt time, against the default", () => {
+    const f = fixture([1, 1], 4);
+    const [a, b] = f.hosts.map((h) => h.slot) as [number, number];
+    const metric = peakEwma({ decayMs: 1000, defaultRttMs: 50 });
+    const picker = p2c(metric).build(f.hosts, { ...context(4, f.table), downHosts: new Int32Array(1) });
+    learn(f.table, a, 200, 1000, metric);
+    expect(f.table.loadEstimate[b]).toBeNaN();
+    f.table.attemptTime[0] = 1000; // 200 against 50: b
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
+    f.table.attemptTime[0] = 1000 + 1000 * Math.log(4) + 1; // 200 decayed just below 50: a
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
+    f.table.inFlight[a] = 1; // ≈ 100 against 50: b
+    expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
+  });
+});
+
+describe("peakEwma(): an endpoint that was slow is tried again", () => {
+  it("at 20 requests/s it gets no traffic while its timeouts are fresh, then its estimate decays and it is probed", async () => {
+    // Four endpoints at 50 ms; the first answers in 2 s (past the 1 s timeout) from 5 s to 15 s.
+    // Its estimate becomes 1,000 ms (the timeout); the others cost 50 × (in flight + 1). Without
+    // decay at pick time it never again costs less than another, and never gets another request.
+    const report = await simulate({
+      durationMs: 60_000,
+      ratePerSecond: 20,
+      arrivals: "fixed",
+      timeoutMs: 1000,
+      backends: [0, 1, 2, 3].map((i) => ({
+        latency: constantLatency(50),
+        phases: i === 0 ? [slowPhase(5000, 15_000, 2000)] : [],
+      })),
+      upstream: { balancer: p2cPeakEwma() },
+    });
+    const slow = report.backends[0] as BackendReport;
+    const before = slow.series.slice(0, 5).reduce((a, b) => a + b, 0);
+    const after = slow.series.slice(15).reduce((a, b) => a + b, 0);
+    expect(before).toBeGreaterThan(20); // its share of 100 requests, give or take
+    expect(slow.series.slice(7, 15)).toEqual(new Array(8).fill(0)); // shunned while slow
+    expect(after).toBeGreaterThan(0);
+    // Its last request was answered in 50 ms: it was tried after it recovered.
+    expect(report.upstream.endpoints[0]?.lastLatencyMs).toBe(50);
+    expect(report.timeouts).toBe(slow.timeouts);
   });
 });
 
@@ -177,7 +302,7 @@ describe("p2cPeakEwma() picks", () => {
   it("compare estimate × (inFlight + 1): 10 ms with 3 in flight (40) loses to no data and nothing in flight (30)", () => {
     const f = fixture([1, 1], 17);
     const [a, b] = f.hosts.map((h) => h.slot) as [number, number];
-    f.table.loadEstimate[a] = 10;
+    learn(f.table, a, 10, 0); // learned at 0, and the attempt time is 0: no decay
     f.table.inFlight[a] = 3;
     const picker = p2cPeakEwma().build(f.hosts, { ...context(17, f.table), downHosts: new Int32Array(1) });
     // Two hosts: every pick compares both (distinct choices), and 30 < 40.
@@ -213,8 +338,9 @@ describe("p2cPeakEwma() picks", () => {
     const least = await run(leastRequest());
     const rr = await run(roundRobin());
     // Its first 2 attempts go out before any latency is known (default RTT 30 ms); once its
-    // 100 ms is known it costs more than a fast endpoint with 9 in flight, and gets nothing.
-    expect(ewma).toEqual({ "fast1.test:80": 1488, "fast2.test:80": 1510, "slow.test:80": 2 });
+    // 100 ms is known it costs more than a fast endpoint with 9 in flight, and gets nothing
+    // (within 6 s its estimate decays only to 100 × e^(-0.6) ≈ 55 ms, still above a fast one's cost).
+    expect(ewma).toEqual({ "fast1.test:80": 1484, "fast2.test:80": 1514, "slow.test:80": 2 });
     // Least request sees only its 10× longer queue.
     expect(least).toEqual({ "fast1.test:80": 1380, "fast2.test:80": 1416, "slow.test:80": 204 });
     expect(rr).toEqual({ "fast1.test:80": 1000, "fast2.test:80": 1000, "slow.test:80": 1000 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sleep } from "../../src/clock.js";
+import { InvalidArgumentError } from "../../src/index.js";
 import { ManualClock, SeededRandom, seededRandom } from "../../src/testing/index.js";
 
 describe("ManualClock", () => {
@@ -21,6 +22,24 @@ describe("ManualClock", () => {
     expect(fired).toEqual(["a@1010", "c@1015", "b@1020", "b2@1020"]);
     expect(clock.pendingTimers).toBe(0);
     expect(clock.runNext()).toBe(false);
+  });
+
+  it("advanceTo(time) fires due timers in order and lands exactly on time; never backwards", () => {
+    const clock = new ManualClock(0.1);
+    const fired: number[] = [];
+    clock.setTimer(() => fired.push(clock.now()), 0.1); // due at 0.2
+    clock.setTimer(() => fired.push(clock.now()), 5); // due at 5.1
+    clock.advanceTo(0.3);
+    expect([clock.now(), fired]).toEqual([0.3, [0.2]]); // advance(0.2) would land on 0.30000000000000004
+    const other = new ManualClock(0.1);
+    other.advance(0.2);
+    expect(other.now()).not.toBe(0.3);
+    clock.advanceTo(5.1);
+    expect(fired).toEqual([0.2, 5.1]);
+    clock.advanceTo(5.1); // standing still is allowed
+    expect(() => clock.advanceTo(5)).toThrow(InvalidArgumentError);
+    expect(() => clock.advanceTo(Number.NaN)).toThrow(/time/);
+    expect(clock.now()).toBe(5.1);
   });
 
   it("advanceAsync lets async work started by a timer finish before the next one", async () => {

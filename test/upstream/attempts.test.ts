@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Clock, Endpoint, Outcome, UpstreamPlugin } from "../../src/index.js";
+import type { Balancer, Clock, Endpoint, Outcome, UpstreamPlugin } from "../../src/index.js";
 import { createUpstream, NoEndpointsError, roundRobin } from "../../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
 
@@ -270,6 +270,31 @@ describe("attempts: time read once per event-loop turn on a turnTime clock", () 
     for (const t of tokens) upstream.end(t, { status: 200 });
     expect(reads).toBe(2);
     expect(upstream.stats("10.0.0.1:80")).toMatchObject({ lastLatencyMs: 42, requests: 100, inFlight: 0 });
+  });
+
+  it("begin() reads the time before its pick: the picker sees it in table.attemptTime (Peak EWMA's now)", () => {
+    const seen: number[] = [];
+    const watching: Balancer = {
+      name: "watching",
+      build: (hosts, context) => ({
+        hosts,
+        pick: () => {
+          seen.push(context.table.attemptTime[0] as number);
+          return hosts[0];
+        },
+      }),
+    };
+    const clock = new ManualClock(500);
+    const resolver = new ManualResolver();
+    const upstream = createUpstream({ name: "t", resolver, clock, balancer: watching });
+    resolver.push(["10.0.0.1:80"]);
+    const a = upstream.begin();
+    clock.advance(250);
+    upstream.begin();
+    clock.advance(10);
+    upstream.end(a, { status: 200 }); // timed by the clock: reads it too
+    upstream.pick(); // a pick alone reads no clock: the last attempt time stands
+    expect(seen).toEqual([500, 750, 760]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Host, PluginContext, UpstreamPlugin } from "../../src/index.js";
+import type { Balancer, Host, PluginContext, UpstreamPlugin } from "../../src/index.js";
 import { createUpstream, InvalidConfigError, roundRobin } from "../../src/index.js";
 import { ManualClock, ManualResolver, seededRandom } from "../../src/testing/index.js";
 import { pickCounts } from "../helpers/picks.js";
@@ -184,6 +184,22 @@ describe("health plug-ins", () => {
       attempts: { inFlight: 1, abandoned: 0 },
       plugins: { outlier: { checks: 5 } },
     });
+  });
+
+  it("begin() steers away from an endpoint a plug-in refused, even when the picker keeps choosing it", () => {
+    // A picker that offers a:1 five times, then b:1: four plain re-picks would all be a:1.
+    const scripted: Balancer = {
+      name: "scripted",
+      build(hosts) {
+        let n = 0;
+        return { hosts, pick: () => hosts[n++ < 5 ? 0 : 1] };
+      },
+    };
+    const refuseA: UpstreamPlugin = { name: "refuse-a", attach() {}, admit: (h) => h.endpoint.id !== "a:1" };
+    const resolver = new ManualResolver();
+    const upstream = createUpstream({ name: "api", resolver, balancer: scripted, plugins: [refuseA] });
+    resolver.push(["a:1", "b:1"]);
+    expect(upstream.endpointOf(upstream.begin())?.id).toBe("b:1");
   });
 
   it("rejects plug-ins without a name or attach(), duplicate names, and more than 32", () => {
