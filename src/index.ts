@@ -95,6 +95,15 @@ export type { FailureKind, Outcome } from "./outcome.js";
 export { isFailure } from "./outcome.js";
 export type { Random } from "./random.js";
 export { systemRandom } from "./random.js";
+export type {
+  RegistrarEvents,
+  RegistrarOptions,
+  RegistrarRetryOptions,
+  RegistrarState,
+} from "./registrar/registrar.js";
+export { Registrar } from "./registrar/registrar.js";
+export type { Closable, CloseOnSignalsOptions } from "./registrar/shutdown.js";
+export { closeOnSignals } from "./registrar/shutdown.js";
 export type { ResolverEvents } from "./resolver.js";
 export { Resolver } from "./resolver.js";
 export type { DnsFamily } from "./resolvers/dns/common.js";
