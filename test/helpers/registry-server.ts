@@ -136,21 +136,42 @@ export class RegistryServer {
     const url = new URL(req.url ?? "/", this.url);
     this.requests.push({ method: req.method ?? "", path: url.pathname, query: url.searchParams, headers: req.headers });
     const fault = this.faults.shift();
-    if (fault !== undefined) return this.#fault(fault, req, res);
+    if (fault !== undefined) {
+      this.#fault(fault, req, res);
+      return;
+    }
     const route = this.routes.get(url.pathname);
-    if (route !== undefined) return route(req, res, url);
+    if (route !== undefined) {
+      route(req, res, url);
+      return;
+    }
     const consul = /^\/v1\/health\/service\/([^/]+)$/.exec(url.pathname);
-    if (consul) return this.#consulHealth(decodeURIComponent(consul[1] as string), req, res, url);
+    if (consul) {
+      this.#consulHealth(decodeURIComponent(consul[1] as string), req, res, url);
+      return;
+    }
     const kong = /^\/upstreams\/([^/]+)\/(targets|health)\/?$/.exec(url.pathname);
-    if (kong) return this.#kong(decodeURIComponent(kong[1] as string), kong[2] as "targets" | "health", req, res, url);
+    if (kong) {
+      this.#kong(decodeURIComponent(kong[1] as string), kong[2] as "targets" | "health", req, res, url);
+      return;
+    }
     json(res, 404, { message: "Not found" });
   }
 
   #fault(fault: Fault, req: IncomingMessage, res: ServerResponse): void {
-    if ("handle" in fault) return fault.handle(req, res);
-    if ("hang" in fault) return this.#hold(res);
+    if ("handle" in fault) {
+      fault.handle(req, res);
+      return;
+    }
+    if ("hang" in fault) {
+      this.#hold(res);
+      return;
+    }
     if ("destroy" in fault) {
-      if (fault.destroy === "before-headers") return void req.socket.destroy();
+      if (fault.destroy === "before-headers") {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
       res.write('[{"Node":');
       setImmediate(() => req.socket.destroy());
@@ -173,7 +194,10 @@ export class RegistryServer {
     }
     const q = url.searchParams;
     const blocking = q.has("index") && Number(q.get("index")) > 0;
-    if (this.silent === "all" || (this.silent === "blocking" && blocking)) return this.#hold(res);
+    if (this.silent === "all" || (this.silent === "blocking" && blocking)) {
+      this.#hold(res);
+      return;
+    }
     const answer = () => {
       const service = this.#consul.get(name) ?? { index: 1, entries: [] };
       const passing = q.has("passing") && q.get("passing") !== "false";
@@ -187,7 +211,10 @@ export class RegistryServer {
       json(res, 200, entries, header === null ? {} : { "X-Consul-Index": header });
     };
     const held = this.#consul.get(name)?.index ?? 1;
-    if (!blocking || this.ignoreIndex || Number(q.get("index")) < held) return answer();
+    if (!blocking || this.ignoreIndex || Number(q.get("index")) < held) {
+      answer();
+      return;
+    }
     // Held until the service changes or the wait passes (Consul's default 5 m; at most 10 m).
     this.#hold(res);
     let timer: NodeJS.Timeout | undefined;
@@ -212,7 +239,10 @@ export class RegistryServer {
       return;
     }
     const upstream = this.kong.get(name);
-    if (upstream === undefined) return json(res, 404, { message: "Not found" });
+    if (upstream === undefined) {
+      json(res, 404, { message: "Not found" });
+      return;
+    }
     const all = what === "targets" ? upstream.targets : (upstream.health ?? []);
     const size = Math.min(1000, Number(url.searchParams.get("size") ?? 100) || 100);
     const offset = url.searchParams.get("offset");

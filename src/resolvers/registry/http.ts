@@ -86,6 +86,11 @@ export class RegistryHttp {
     return { resolver: this.#config.resolver, registry: this.#config.registry, url };
   }
 
+  /** Forgets the validators of conditional requests: the next request asks for the whole answer. */
+  forgetValidators(): void {
+    this.#validators.clear();
+  }
+
   /** `text` with every credential redacted, for messages built outside this class. */
   redact(text: string): string {
     return this.#config.credentials.redact(text);

@@ -73,7 +73,8 @@ export class InstanceList {
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
-  return value === undefined ? "none" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+  if (value === undefined) return "none";
+  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /** True for a plain JSON object (not an array, not null). */
