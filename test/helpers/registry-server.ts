@@ -177,8 +177,13 @@ export class RegistryServer {
       setImmediate(() => req.socket.destroy());
       return;
     }
-    res.writeHead(fault.status, { "content-type": "application/json", ...fault.headers });
-    res.end(fault.body ?? "");
+    const body = fault.body ?? "";
+    res.writeHead(fault.status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      ...fault.headers,
+    });
+    res.end(body);
   }
 
   #hold(res: ServerResponse): void {
@@ -261,6 +266,15 @@ export class RegistryServer {
     }
     json(res, 200, body);
   }
+}
+
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago): connections to it are refused. */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 /** Sends `body` as JSON with `status`. */

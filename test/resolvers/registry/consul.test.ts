@@ -14,7 +14,7 @@ import { ConsulResolver, consulResolver, createUpstream } from "../../../src/ind
 import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { expectConfigErrors } from "../../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../../helpers/dns-server.js";
-import { consulEntry, RegistryServer } from "../../helpers/registry-server.js";
+import { closedPort, consulEntry, RegistryServer } from "../../helpers/registry-server.js";
 
 const FIXTURE = JSON.parse(
   readFileSync(new URL("../../fixtures/registry/consul-health-service.json", import.meta.url), "utf8"),
@@ -306,9 +306,10 @@ describe("consulResolver()", () => {
   });
 
   it("fails over between agents: a refused connection is retried on the next address", async () => {
-    const r = resolver("api", { address: ["http://127.0.0.1:1", server.url], retries: 2, retryDelayMs: 0 });
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const r = resolver("api", { address: [down, server.url], retries: 2, retryDelayMs: 0 });
     const seen = record(r);
-    expect(r.url).toBe("http://127.0.0.1:1/");
+    expect(r.url).toBe(`${down}/`);
     r.start();
     await r.whenIdle();
     expect(summary(r.endpoints)).toEqual(["10.0.0.1:8080 w1", "10.0.0.2:8080 w3"]);

@@ -71,7 +71,7 @@ describe("jsonResolver()", () => {
     r.start();
     await r.whenIdle();
     expect(summary(r.endpoints)).toEqual(["https://10.0.0.1:8080 w5", "https://10.0.0.2:8080 w100"]);
-    expect(r.name).toBe("json:127.0.0.1:" + new URL(server.url).port + "/services/api");
+    expect(r.name).toBe(`json:127.0.0.1:${new URL(server.url).port}/services/api`);
     expect(r.registry).toBe("json");
     expect(server.requests[0]?.headers["x-registry-key"]).toBe("k-123456");
   });
@@ -92,7 +92,12 @@ describe("jsonResolver()", () => {
   it("conditional requests: the ETag goes back as If-None-Match; a 304 re-announces the last answer without mapping", async () => {
     etag = '"v1"';
     let maps = 0;
-    const r = resolver({ map: (body) => (maps++, mapNodes(body)) });
+    const r = resolver({
+      map: (body) => {
+        maps++;
+        return mapNodes(body);
+      },
+    });
     const resolved: boolean[] = [];
     r.on("resolved", (_set, changed) => resolved.push(changed));
     r.start();
