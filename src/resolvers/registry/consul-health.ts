@@ -75,6 +75,10 @@ function addEntry(list: InstanceList, entry: unknown, i: number, options: Consul
     return;
   }
   for (const tag of options.tags) if (!tags.includes(tag)) return; // filtered out, as the query asked
+  if (service.Address != null && typeof service.Address !== "string") {
+    list.drop(record, `Service.Address ${describe(service.Address)} is not a string`);
+    return;
+  }
   const address = nonEmpty(service.Address) ?? nonEmpty(node?.Address);
   if (address === undefined) {
     list.drop(

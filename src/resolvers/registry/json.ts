@@ -1,8 +1,9 @@
-import type { EndpointInput } from "../../endpoint.js";
+import type { Endpoint, EndpointInput } from "../../endpoint.js";
 import { InvalidConfigError, show } from "../../errors.js";
 import { checkOptions } from "../../options.js";
-import type { LookupContext, RefreshAnswer } from "../refresh/answer.js";
+import type { DroppedRecord, LookupContext, RefreshAnswer } from "../refresh/answer.js";
 import { refreshSettings } from "../refresh/options.js";
+import type { RegistryErrorContext } from "./error.js";
 import { RegistryError } from "./error.js";
 import { describe, InstanceList, isObject } from "./instances.js";
 import type { RegistryResolverOptions } from "./options.js";
@@ -95,26 +96,46 @@ export class JsonResolver extends RegistryResolver {
         },
       );
     }
-    if (!Array.isArray(mapped)) {
-      throw this.answerError("ERR_REGISTRY_MAPPING", `map returned ${describe(mapped)}, not an array of instances`);
-    }
-    const list = new InstanceList(this.scheme);
-    for (let i = 0; i < mapped.length; i++) {
-      const entry: unknown = mapped[i];
-      const record =
-        typeof entry === "string"
-          ? `instance ${describe(entry)}`
-          : isObject(entry)
-            ? `instance ${i} (${describe(entry.host)}, port ${describe(entry.port)})`
-            : `instance ${i}`;
-      if (typeof entry !== "string" && !isObject(entry))
-        list.drop(record, `${describe(entry)} is not a string or an object`);
-      else list.add(record, entry as JsonInstance);
-    }
-    const answer = list.result();
+    const answer = jsonInstances(mapped, this.scheme, this.http.context(response.url));
     this.#last = answer;
     return answer;
   }
+}
+
+/**
+ * Reads what a `jsonResolver` mapping returned: an array of `"host:port"`
+ * strings or endpoint objects. Each entry is validated as `endpoint()`
+ * validates (`scheme` for strings without one); one that fails is dropped
+ * with its reason; the same `host:port` twice is one endpoint (the higher
+ * weight kept). Throws only for `mapped` that is not an array:
+ * `ERR_REGISTRY_MAPPING`.
+ */
+export function jsonInstances(
+  mapped: unknown,
+  scheme: string,
+  context: RegistryErrorContext,
+): { endpoints: Endpoint[]; dropped: DroppedRecord[] } {
+  if (!Array.isArray(mapped)) {
+    throw new RegistryError(
+      "ERR_REGISTRY_MAPPING",
+      context,
+      `map returned ${describe(mapped)}, not an array of instances`,
+    );
+  }
+  const list = new InstanceList(scheme);
+  for (let i = 0; i < mapped.length; i++) {
+    const entry: unknown = mapped[i];
+    const record =
+      typeof entry === "string"
+        ? `instance ${describe(entry)}`
+        : isObject(entry)
+          ? `instance ${i} (${describe(entry.host)}, port ${describe(entry.port)})`
+          : `instance ${i}`;
+    if (typeof entry !== "string" && !isObject(entry))
+      list.drop(record, `${describe(entry)} is not a string or an object`);
+    else list.add(record, entry as JsonInstance);
+  }
+  return list.result();
 }
 
 /**

@@ -305,6 +305,27 @@ describe("consulResolver()", () => {
     expect(seen.errors.map((e) => e.code)).toEqual(["ERR_REGISTRY_STALLED", "ERR_REGISTRY_STALLED"]);
   });
 
+  it("a stall on the last try of a refresh is reported once, and the loop goes on after intervalMs", async () => {
+    const r = resolver("api", { waitMs: 1_000, stallFactor: 2, retries: 0, intervalMs: 7_000 });
+    const seen = record(r);
+    r.start();
+    await r.whenIdle();
+    server.silent = "blocking";
+    clock.advance(0);
+    await until(() => server.held === 1);
+    clock.advance(2_126); // 2 × 1,063 ms
+    await until(() => seen.errors.length === 1);
+    await r.whenIdle();
+    expect(seen.errors.map((e) => e.code)).toEqual(["ERR_REGISTRY_STALLED"]);
+    server.silent = false;
+    clock.advance(6_999);
+    await r.whenIdle();
+    expect(server.count(PATH)).toBe(2);
+    clock.advance(1);
+    await until(() => server.count(PATH) === 3);
+    expect(seen.errors).toHaveLength(1);
+  });
+
   it("fails over between agents: a refused connection is retried on the next address", async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     const r = resolver("api", { address: [down, server.url], retries: 2, retryDelayMs: 0 });
