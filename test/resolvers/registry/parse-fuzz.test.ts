@@ -202,7 +202,7 @@ describe("registry parsers, random JSON", () => {
         const health = typed(() => parseKongPage(healthPage, CONTEXT), ["ERR_REGISTRY_BODY"]);
         if (health !== undefined) unhealthyTargets(health.data, unhealthy);
         const list = new InstanceList("http");
-        parsed.data.forEach((entry, i) => addKongTarget(list, entry, i, unhealthy));
+        for (let i = 0; i < parsed.data.length; i++) addKongTarget(list, parsed.data[i], i, unhealthy);
         const out = list.result();
         expectValid(out.endpoints);
         for (const e of out.endpoints) expect(unhealthy.has(e.id)).toBe(false);
