@@ -28,6 +28,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     load: async () => (await import("./core.js")).coreFigures,
   },
   { families: ["dns."], load: async () => (await import("./dns.js")).dnsFigures },
+  { families: ["registry."], load: async () => (await import("./registry.js")).registryFigures },
 ];
 
 function usage(message: string): never {

@@ -114,7 +114,8 @@ export class RegistryServer {
   /** Sets a Consul service's entries; its index grows by one (or is set to `index`) and held queries answer. */
   setConsul(name: string, entries: unknown[], index?: number): void {
     const current = this.#consul.get(name);
-    this.#consul.set(name, { entries, index: index ?? (current?.index ?? 0) + 1 });
+    // An unknown service answers with index 1: its first entries come at 2.
+    this.#consul.set(name, { entries, index: index ?? (current?.index ?? 1) + 1 });
     const waiters = this.#waiters.get(name);
     this.#waiters.delete(name);
     for (const wake of waiters ?? []) wake();

@@ -54,56 +54,59 @@ export function parseConsulHealth(
       `expected an array of service instances ({ Node, Service, Checks }), got ${describe(body)}`,
     );
   }
-  const list = new InstanceList(options.scheme);
+  const list = new InstanceList(options.scheme, (i) => consulRecord(body[i], i));
   for (let i = 0; i < body.length; i++) addEntry(list, body[i], i, options);
   return list.result();
 }
 
+/** An entry as the dropped list shows it: `Service.ID "web-1" on node "n1"`, or `entry 3`. */
+function consulRecord(entry: unknown, i: number): string {
+  if (!isObject(entry) || !isObject(entry.Service)) return `entry ${i}`;
+  const node = isObject(entry.Node) ? entry.Node.Node : undefined;
+  return `Service.ID ${describe(entry.Service.ID)} on node ${describe(node)}`;
+}
+
 function addEntry(list: InstanceList, entry: unknown, i: number, options: ConsulHealthOptions): void {
   if (!isObject(entry) || !isObject(entry.Service)) {
-    list.drop(`entry ${i}`, "not an object with a Service object");
+    list.drop(i, "not an object with a Service object");
     return;
   }
   const service = entry.Service;
   const node = isObject(entry.Node) ? entry.Node : undefined;
-  const record = `Service.ID ${describe(service.ID)} on node ${describe(node?.Node)}`;
   const status = checksStatus(entry.Checks);
   if (status === "critical" || (status === "warning" && options.passingOnly)) return; // not an instance to use
   const tags = service.Tags ?? [];
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) {
-    list.drop(record, `Service.Tags is ${describe(service.Tags)}, not an array of strings`);
+    list.drop(i, `Service.Tags is ${describe(service.Tags)}, not an array of strings`);
     return;
   }
   for (const tag of options.tags) if (!tags.includes(tag)) return; // filtered out, as the query asked
   if (service.Address != null && typeof service.Address !== "string") {
-    list.drop(record, `Service.Address ${describe(service.Address)} is not a string`);
+    list.drop(i, `Service.Address ${describe(service.Address)} is not a string`);
     return;
   }
   const address = nonEmpty(service.Address) ?? nonEmpty(node?.Address);
   if (address === undefined) {
-    list.drop(
-      record,
-      `no address: Service.Address ${describe(service.Address)}, Node.Address ${describe(node?.Address)}`,
-    );
+    list.drop(i, `no address: Service.Address ${describe(service.Address)}, Node.Address ${describe(node?.Address)}`);
     return;
   }
   const weights = service.Weights ?? {};
   if (!isObject(weights)) {
-    list.drop(record, `Service.Weights is ${describe(weights)}, not an object`);
+    list.drop(i, `Service.Weights is ${describe(weights)}, not an object`);
     return;
   }
   const field = status === "warning" ? "Warning" : "Passing";
   const weight = weights[field] ?? DEFAULT_WEIGHT;
   if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT) {
-    list.drop(record, `Service.Weights.${field} ${describe(weight)} is not an integer in 0..${MAX_WEIGHT}`);
+    list.drop(i, `Service.Weights.${field} ${describe(weight)} is not an integer in 0..${MAX_WEIGHT}`);
     return;
   }
-  list.add(record, {
+  list.add(i, {
     host: address,
     port: service.Port as number,
     weight,
     tags: tags as string[],
-    metadata: stringValues(service.Meta),
+    metadata: stringValues(service.Meta) as Record<string, string> | undefined,
   });
 }
 
@@ -130,9 +133,20 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** The string values of a `Meta` object (Consul's are all strings); anything else is no metadata. */
-function stringValues(meta: unknown): Record<string, string> | undefined {
+/**
+ * The string values of a `Meta` object (Consul's are all strings: then the
+ * object itself, which `endpoint()` copies); anything else is no metadata.
+ */
+function stringValues(meta: unknown): Record<string, unknown> | undefined {
   if (!isObject(meta)) return undefined;
+  let strings = true;
+  for (const key in meta) {
+    if (typeof meta[key] !== "string" || !Object.hasOwn(meta, key)) {
+      strings = false;
+      break;
+    }
+  }
+  if (strings && Object.getPrototypeOf(meta) === Object.prototype) return meta;
   let out: Record<string, string> | undefined;
   for (const key of Object.keys(meta)) {
     const value = meta[key];

@@ -69,6 +69,8 @@ export interface ConsulResolverOptions extends RegistryResolverOptions {
  *   is never sent; no two queries start less than `minIntervalMs` apart.
  *   An answer without a usable `X-Consul-Index` is polled again after
  *   `intervalMs`. A query silent for `stallFactor` × its wait is a stall.
+ *   A blocking query that returns the index it was sent (its wait passed
+ *   without a change) is the last answer again: its body is not read.
  * - Several agents: a failed query is retried on the next one.
  * - Failures follow the refresh loop's rules: retries with backoff, the
  *   last good set kept, an empty answer confirmed (by non-blocking
@@ -84,6 +86,8 @@ export class ConsulResolver extends RegistryResolver {
   readonly #waitMs: number;
   readonly #wait: string;
   #index = 0n;
+  /** The last answer read, re-announced when a blocking query returns its index unchanged. */
+  #last: RefreshAnswer | undefined;
 
   constructor(service: string, options?: ConsulResolverOptions) {
     const o = checkOptions<ConsulResolverOptions>(options, "consulResolver");
@@ -127,18 +131,23 @@ export class ConsulResolver extends RegistryResolver {
 
   protected async lookup(context: LookupContext): Promise<RefreshAnswer> {
     const blocking = this.#blocking && !context.confirming && this.#index > 0n;
-    const query = blocking
-      ? [...this.#query, ["index", String(this.#index)] as const, ["wait", this.#wait] as const]
-      : this.#query;
+    const sent = String(this.#index);
+    const query = blocking ? [...this.#query, ["index", sent] as const, ["wait", this.#wait] as const] : this.#query;
+    const last = this.#last;
     const response = await this.get(
       {
         path: `v1/health/service/${encodeURIComponent(this.service)}`,
         query,
         // Consul adds up to wait/16 to the wait, to spread wake-ups.
         blockingMs: blocking ? Math.ceil((this.#waitMs * 17) / 16) : undefined,
+        // A blocking query that returns the index it was sent returned at its wait: the same answer, not read again.
+        unchanged:
+          blocking && last !== undefined ? (headers) => headers.get("x-consul-index")?.trim() === sent : undefined,
       },
       context.signal,
     );
+    if (response.notModified && last !== undefined) return last;
+    this.#last = undefined;
     const { endpoints, dropped } = parseConsulHealth(
       response.body,
       { scheme: this.scheme, passingOnly: this.#passing, tags: this.#tags },
@@ -148,7 +157,9 @@ export class ConsulResolver extends RegistryResolver {
     // fails is asked for again, not waited past.
     const next = nextConsulIndex(this.#index, response.headers.get("x-consul-index"));
     this.#index = next ?? 0n;
-    return { endpoints, dropped, delayMs: this.#blocking && next !== undefined ? 0 : undefined };
+    const answer: RefreshAnswer = { endpoints, dropped, delayMs: this.#blocking && next !== undefined ? 0 : undefined };
+    this.#last = next === undefined ? undefined : answer;
+    return answer;
   }
 }
 

@@ -40,6 +40,12 @@ export interface RegistryRequest {
   readonly blockingMs?: number | undefined;
   /** Send `If-None-Match` / `If-Modified-Since` from the last 200 of this URL; a 304 is `notModified`. */
   readonly conditional?: boolean;
+  /**
+   * Tells from a 2xx answer's headers that it is the answer already held
+   * (Consul: the `X-Consul-Index` sent came back): its body is not read,
+   * and the response is `notModified`.
+   */
+  readonly unchanged?: ((headers: Headers) => boolean) | undefined;
 }
 
 /** A registry's 2xx answer. */
@@ -48,7 +54,7 @@ export interface RegistryResponse {
   readonly headers: Headers;
   /** The parsed JSON body; `undefined` when `notModified`. */
   readonly body: unknown;
-  /** A conditional request answered 304: nothing changed since the last 200 of this URL. */
+  /** A conditional request answered 304, or `unchanged` said so: nothing changed since the last answer read. */
   readonly notModified: boolean;
   /** The URL asked, as errors show it (no credentials). */
   readonly url: string;
@@ -157,6 +163,10 @@ export class RegistryHttp {
       return { status, headers: response.headers, body: undefined, notModified: true, url: context.url as string };
     }
     if (status < 200 || status > 299) throw await this.#statusError(response, context);
+    if (request.unchanged?.(response.headers) === true) {
+      await response.body?.cancel().catch(() => {});
+      return { status, headers: response.headers, body: undefined, notModified: true, url: context.url as string };
+    }
     let bytes: Uint8Array;
     try {
       bytes = await readBody(response, c.maxBodyBytes);

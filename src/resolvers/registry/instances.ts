@@ -14,18 +14,26 @@ import type { DroppedRecord } from "../refresh/answer.js";
  */
 export class InstanceList {
   readonly #scheme: string;
+  readonly #recordOf: (index: number) => string;
   readonly #endpoints: Endpoint[] = [];
-  readonly #records: string[] = [];
+  /** For each endpoint, the index of the entry it came from. */
+  readonly #indexes: number[] = [];
   readonly #byId = new Map<string, number>();
   readonly #dropped: DroppedRecord[] = [];
 
-  /** `scheme` for inputs without one. */
-  constructor(scheme: string) {
+  /**
+   * @param scheme for inputs without one.
+   * @param recordOf describes the answer's entry `index` for the dropped
+   * list (`Service.ID "web-1" on node "n1"`); called only for entries that
+   * are dropped, so a good answer builds no description.
+   */
+  constructor(scheme: string, recordOf: (index: number) => string) {
     this.#scheme = scheme;
+    this.#recordOf = recordOf;
   }
 
-  /** Adds an instance described as `record` (for the dropped list); returns false when it was dropped. */
-  add(record: string, input: EndpointInput | string): boolean {
+  /** Adds the answer's entry `index` as `input`; returns false when it was dropped. */
+  add(index: number, input: EndpointInput | string): boolean {
     let e: Endpoint;
     try {
       e =
@@ -34,30 +42,31 @@ export class InstanceList {
           : endpoint(input, { scheme: this.#scheme });
     } catch (error) {
       if (!(error instanceof SwitchyardError)) throw error;
-      this.drop(record, error.message);
+      this.drop(index, error.message);
       return false;
     }
     const known = this.#byId.get(e.id);
     if (known === undefined) {
       this.#byId.set(e.id, this.#endpoints.length);
       this.#endpoints.push(e);
-      this.#records.push(record);
+      this.#indexes.push(index);
       return true;
     }
     const kept = this.#endpoints[known] as Endpoint;
+    const keptIndex = this.#indexes[known] as number;
     if (e.weight > kept.weight) {
-      this.drop(this.#records[known] as string, `duplicate of ${record} (${e.id}), which has the higher weight`);
+      this.drop(keptIndex, `duplicate of ${this.#recordOf(index)} (${e.id}), which has the higher weight`);
       this.#endpoints[known] = e;
-      this.#records[known] = record;
+      this.#indexes[known] = index;
     } else {
-      this.drop(record, `duplicate of ${this.#records[known]} (${e.id})`);
+      this.drop(index, `duplicate of ${this.#recordOf(keptIndex)} (${e.id})`);
     }
     return true;
   }
 
-  /** Drops `record` for `reason`. */
-  drop(record: string, reason: string): void {
-    this.#dropped.push({ record, reason });
+  /** Drops the answer's entry `index` for `reason`. */
+  drop(index: number, reason: string): void {
+    this.#dropped.push({ record: this.#recordOf(index), reason });
   }
 
   /** The endpoints (in answer order) and the dropped records (sorted, so the list does not depend on answer order). */

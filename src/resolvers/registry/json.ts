@@ -122,20 +122,19 @@ export function jsonInstances(
       `map returned ${describe(mapped)}, not an array of instances`,
     );
   }
-  const list = new InstanceList(scheme);
+  const list = new InstanceList(scheme, (i) => jsonRecord(mapped[i], i));
   for (let i = 0; i < mapped.length; i++) {
     const entry: unknown = mapped[i];
-    const record =
-      typeof entry === "string"
-        ? `instance ${describe(entry)}`
-        : isObject(entry)
-          ? `instance ${i} (${describe(entry.host)}, port ${describe(entry.port)})`
-          : `instance ${i}`;
-    if (typeof entry !== "string" && !isObject(entry))
-      list.drop(record, `${describe(entry)} is not a string or an object`);
-    else list.add(record, entry as JsonInstance);
+    if (typeof entry !== "string" && !isObject(entry)) list.drop(i, `${describe(entry)} is not a string or an object`);
+    else list.add(i, entry as JsonInstance);
   }
   return list.result();
+}
+
+/** An instance as the dropped list shows it: `instance "a:1"`, `instance 2 ("10.0.0.1", port 80)`. */
+function jsonRecord(entry: unknown, i: number): string {
+  if (typeof entry === "string") return `instance ${describe(entry)}`;
+  return isObject(entry) ? `instance ${i} (${describe(entry.host)}, port ${describe(entry.port)})` : `instance ${i}`;
 }
 
 /**

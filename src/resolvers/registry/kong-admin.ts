@@ -100,24 +100,28 @@ export function splitKongTarget(target: string): { host: string; port: number } 
  */
 export function addKongTarget(list: InstanceList, entry: unknown, i: number, unhealthy: ReadonlySet<string>): void {
   if (!isObject(entry) || typeof entry.target !== "string") {
-    list.drop(`entry ${i}`, `not a target object with a "target" string`);
+    list.drop(i, `not a target object with a "target" string`);
     return;
   }
-  const record = `target ${describe(entry.target)}`;
   const split = splitKongTarget(entry.target);
   if (split === undefined) {
-    list.drop(record, "not host:port");
+    list.drop(i, "not host:port");
     return;
   }
   const tags = entry.tags ?? [];
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) {
-    list.drop(record, `tags is ${describe(entry.tags)}, not an array of strings`);
+    list.drop(i, `tags is ${describe(entry.tags)}, not an array of strings`);
     return;
   }
   const input: EndpointInput = { host: split.host, port: split.port, weight: DEFAULT_WEIGHT, tags: tags as string[] };
   if (entry.weight !== undefined && entry.weight !== null) input.weight = entry.weight as number;
   if (unhealthy.size > 0 && unhealthy.has(idOf(split) ?? "")) return;
-  list.add(record, input);
+  list.add(i, input);
+}
+
+/** A targets entry as the dropped list shows it: `target "a.test:99999"`, or `entry 3`. */
+export function kongRecord(entry: unknown, i: number): string {
+  return isObject(entry) && typeof entry.target === "string" ? `target ${describe(entry.target)}` : `entry ${i}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { LookupContext, RefreshAnswer } from "../refresh/answer.js";
 import { refreshSettings } from "../refresh/options.js";
 import { InstanceList } from "./instances.js";
 import type { KongPage } from "./kong-admin.js";
-import { addKongTarget, parseKongPage, unhealthyTargets } from "./kong-admin.js";
+import { addKongTarget, kongRecord, parseKongPage, unhealthyTargets } from "./kong-admin.js";
 import type { RegistryResolverOptions } from "./options.js";
 import { baseUrls, checkText, registrySettings } from "./options.js";
 import { RegistryResolver } from "./resolver.js";
@@ -80,9 +80,9 @@ export class KongResolver extends RegistryResolver {
     const targets = await this.#all("targets", context.signal);
     const unhealthy = new Set<string>();
     if (this.#health) for (const page of await this.#all("health", context.signal)) unhealthyTargets(page, unhealthy);
-    const list = new InstanceList(this.scheme);
-    let i = 0;
-    for (const page of targets) for (const entry of page) addKongTarget(list, entry, i++, unhealthy);
+    const entries = targets.length === 1 ? (targets[0] as readonly unknown[]) : targets.flat();
+    const list = new InstanceList(this.scheme, (i) => kongRecord(entries[i], i));
+    for (let i = 0; i < entries.length; i++) addKongTarget(list, entries[i], i, unhealthy);
     return list.result();
   }
 

@@ -196,6 +196,25 @@ describe("consulResolver()", () => {
     expect(queryOf(2).index).toBe(String(server.consulIndex("api")));
   });
 
+  it("a blocking query that returns the index it was sent is the last answer again: its body is not read", async () => {
+    const r = resolver();
+    const seen = record(r);
+    const resolved: boolean[] = [];
+    r.on("resolved", (_set, changed) => resolved.push(changed));
+    r.start();
+    await r.whenIdle();
+    const index = String(server.consulIndex("api"));
+    server.faults.push({ status: 200, body: "this body is never read", headers: { "X-Consul-Index": index } });
+    await r.refresh();
+    expect(queryOf(1).index).toBe(index);
+    expect(resolved).toEqual([true, false]);
+    expect(seen.errors).toEqual([]);
+    // A new index is read as usual, even with the same body.
+    server.faults.push({ status: 200, body: "[]", headers: { "X-Consul-Index": String(Number(index) + 1) } });
+    await r.refresh();
+    expect(seen.errors.map((e) => e.code)).toEqual(["ERR_REGISTRY_EMPTY"]);
+  });
+
   it("an index that goes backwards resets to 0: the next query is a full one without index, then it blocks again", async () => {
     server.setConsul("api", [consulEntry({ address: "10.0.0.1" })], 50);
     const r = resolver();

@@ -17,6 +17,7 @@ import { InstanceList } from "../../../src/resolvers/registry/instances.js";
 import { jsonInstances } from "../../../src/resolvers/registry/json.js";
 import {
   addKongTarget,
+  kongRecord,
   parseKongPage,
   splitKongTarget,
   unhealthyTargets,
@@ -201,7 +202,7 @@ describe("registry parsers, random JSON", () => {
         const unhealthy = new Set<string>();
         const health = typed(() => parseKongPage(healthPage, CONTEXT), ["ERR_REGISTRY_BODY"]);
         if (health !== undefined) unhealthyTargets(health.data, unhealthy);
-        const list = new InstanceList("http");
+        const list = new InstanceList("http", (i) => kongRecord(parsed.data[i], i));
         for (let i = 0; i < parsed.data.length; i++) addKongTarget(list, parsed.data[i], i, unhealthy);
         const out = list.result();
         expectValid(out.endpoints);
