@@ -12,8 +12,8 @@ import { systemRandom } from "../../random.js";
 export interface RefreshOptions {
   /**
    * Refresh interval, ms: the delay between two polls (KrakenD's 30 s
-   * `dns_cache_ttl`), and the delay after a refresh that failed. Default
-   * 30,000.
+   * `dns_cache_ttl`), and the delay after a refresh that failed; in DNS's
+   * TTL mode, the delay when no TTL is known. Default 30,000.
    */
   intervalMs?: number;
   /** Every delay is shortened by up to this fraction at random, so a fleet does not poll in lock step. Default 0.1. */

@@ -131,7 +131,7 @@ export class RegistryHttp {
               ? new RegistryError(
                   "ERR_REGISTRY_STALLED",
                   context,
-                  `blocking query silent for ${limit} ms (${c.stallFactor} × its ${request.blockingMs} ms wait); sending it again`,
+                  `blocking query silent for ${limit} ms (${c.stallFactor} × the ${request.blockingMs} ms it may be held); sending it again`,
                 )
               : new RegistryError("ERR_REGISTRY_TIMEOUT", context, `no complete answer within ${limit} ms`)
             : this.#connectError(caught, context);

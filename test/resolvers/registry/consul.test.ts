@@ -311,7 +311,7 @@ describe("consulResolver()", () => {
     const stall = seen.errors[0] as RegistryError;
     expect(stall.code).toBe("ERR_REGISTRY_STALLED");
     expect(stall.message).toBe(
-      `consul:api: GET ${server.url}${PATH}?passing=true&index=${server.consulIndex("api")}&wait=1600ms: blocking query silent for 3400 ms (2 × its 1700 ms wait); sending it again`,
+      `consul:api: GET ${server.url}${PATH}?passing=true&index=${server.consulIndex("api")}&wait=1600ms: blocking query silent for 3400 ms (2 × the 1700 ms it may be held); sending it again`,
     );
     await until(() => server.held === 1); // the torn-down query's connection is closed, the new one held
     expect(r.endpoints).toHaveLength(2); // the last good set stays
