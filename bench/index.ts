@@ -34,6 +34,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     load: async () => (await import("./health-outlier.js")).healthFigures,
   },
   { families: ["sim."], load: async () => (await import("./sim.js")).simFigures },
+  { families: ["registry."], load: async () => (await import("./registry.js")).registryFigures },
 ];
 
 function usage(message: string): never {

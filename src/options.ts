@@ -37,3 +37,55 @@ export function checkRandom(random: unknown): Random | undefined {
   }
   return r as Random;
 }
+
+/** Checks an optional number option: finite and within `min..max`. */
+export function checkNumber(value: unknown, option: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    throw new InvalidConfigError(option, `must be a number ${range}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Checks an integer option within `min..max`: optional with a `fallback`, required without one. */
+export function checkInteger(
+  value: unknown,
+  option: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined && fallback === undefined) {
+    throw new InvalidConfigError(option, `is required: an integer in ${min}..${max}`);
+  }
+  const n = checkNumber(value, option, fallback as number, min, max);
+  if (!Number.isInteger(n)) throw new InvalidConfigError(option, `must be an integer, got ${n}`);
+  return n;
+}
+
+/** Checks an optional positive interval option (ms), rejecting 0, negatives and values above `max`. */
+export function checkInterval(value: unknown, option: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? "> 0" : `> 0 and <= ${max}`;
+    throw new InvalidConfigError(option, `must be a number of milliseconds ${range}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Checks an optional boolean option. */
+export function checkBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new InvalidConfigError(option, `must be true or false, got ${show(value)}`);
+  return value;
+}
+
+/** Checks an optional name option (used in errors and snapshots): a non-empty string. */
+export function checkName(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new InvalidConfigError("name", `must be a non-empty string, got ${show(value)}`);
+  }
+  return value;
+}

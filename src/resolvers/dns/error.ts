@@ -1,4 +1,7 @@
 import { ResolverError } from "../../errors.js";
+import type { DroppedRecord } from "../refresh/answer.js";
+
+export type { DroppedRecord } from "../refresh/answer.js";
 
 /**
  * Stable codes of `DnsError`:
@@ -34,14 +37,6 @@ export interface DnsErrorContext {
   readonly record: string;
   /** The DNS servers asked, as `node:dns` `getServers()` lists them (`"10.0.0.1"`, `"127.0.0.1:8600"`). */
   readonly servers: readonly string[];
-}
-
-/** A record left out of an endpoint set, and why. */
-export interface DroppedRecord {
-  /** The record in presentation form, e.g. `"SRV 10 5 0 a.example.test"`. */
-  readonly record: string;
-  /** Why it was dropped, e.g. `"port 0"`. */
-  readonly reason: string;
 }
 
 /**

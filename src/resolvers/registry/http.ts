@@ -1,0 +1,224 @@
+import type { Clock } from "../../clock.js";
+import { BodyProblem, bodySnippet, parseJson, readBody } from "./body.js";
+import type { Credentials } from "./credentials.js";
+import type { RegistryErrorContext } from "./error.js";
+import { RegistryError } from "./error.js";
+import { Watchdog } from "./watchdog.js";
+
+/** How a registry resolver's requests are made: the global `fetch`, credentials in headers, a deadline, a size cap. Internal. */
+export interface RegistryHttpConfig {
+  /** The kind of registry, for errors: `"consul"`. */
+  readonly registry: string;
+  /** The resolver's name, for errors. */
+  readonly resolver: string;
+  /** Base URLs (each ending in `/`), tried in turn: a failure moves to the next (agent failover). */
+  readonly bases: readonly URL[];
+  readonly credentials: Credentials;
+  /** Deadline of a plain request, ms. */
+  readonly timeoutMs: number;
+  /** A blocking request's deadline is this multiple of the time it may block. */
+  readonly stallFactor: number;
+  readonly maxBodyBytes: number;
+  readonly clock: Clock;
+  readonly fetch: typeof globalThis.fetch;
+  /** Told at once when a blocking request stalls, before it is sent again. */
+  readonly onStall: (error: RegistryError) => void;
+}
+
+/** One GET to a registry. */
+export interface RegistryRequest {
+  /** Path relative to the base URL, already encoded: `"v1/health/service/api"`. */
+  readonly path: string;
+  /** Query parameters, in order. */
+  readonly query?: readonly (readonly [string, string])[];
+  /**
+   * A blocking query that the registry may hold for up to this long (ms,
+   * its wait plus the registry's own jitter): its deadline is
+   * `stallFactor` × this, and missing it is a stall (`ERR_REGISTRY_STALLED`),
+   * not a timeout.
+   */
+  readonly blockingMs?: number | undefined;
+  /** Send `If-None-Match` / `If-Modified-Since` from the last 200 of this URL; a 304 is `notModified`. */
+  readonly conditional?: boolean;
+  /**
+   * Tells from a 2xx answer's headers that it is the answer already held
+   * (Consul: the `X-Consul-Index` sent came back): its body is not read,
+   * and the response is `notModified`.
+   */
+  readonly unchanged?: ((headers: Headers) => boolean) | undefined;
+}
+
+/** A registry's 2xx answer. */
+export interface RegistryResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The parsed JSON body; `undefined` when `notModified`. */
+  readonly body: unknown;
+  /** A conditional request answered 304, or `unchanged` said so: nothing changed since the last answer read. */
+  readonly notModified: boolean;
+  /** The URL asked, as errors show it (no credentials). */
+  readonly url: string;
+}
+
+/** Bytes of an error answer's body quoted in the error message. */
+const SNIPPET_BYTES = 512;
+const SNIPPET_CHARS = 200;
+
+/**
+ * The HTTP layer every registry resolver shares: GET with the global `fetch`
+ * (https verifies certificates, as `fetch` always does), credentials in
+ * headers only, a Clock-driven deadline (`timeoutMs`, or `stallFactor` ×
+ * the wait of a blocking query) that aborts the request, a cap on the body,
+ * redirects refused (a token never follows one to another origin), strict
+ * JSON, and failover: a retryable failure moves to the next base URL.
+ * Every failure is a `RegistryError` whose message holds no credential.
+ */
+export class RegistryHttp {
+  readonly #config: RegistryHttpConfig;
+  readonly #validators = new Map<string, { etag: string | null; modified: string | null }>();
+  #current = 0;
+
+  constructor(config: RegistryHttpConfig) {
+    this.#config = config;
+  }
+
+  /** The base URL in use now, as errors show it. */
+  get base(): string {
+    return this.#config.credentials.urlText(this.#config.bases[this.#current] as URL);
+  }
+
+  /** The context of an error about `url` (shown form), or about no request. */
+  context(url?: string): RegistryErrorContext {
+    return { resolver: this.#config.resolver, registry: this.#config.registry, url };
+  }
+
+  /** Forgets the validators of conditional requests: the next request asks for the whole answer. */
+  forgetValidators(): void {
+    this.#validators.clear();
+  }
+
+  /** `text` with every credential redacted, for messages built outside this class. */
+  redact(text: string): string {
+    return this.#config.credentials.redact(text);
+  }
+
+  /**
+   * GETs `request` from the current base URL and parses its JSON body.
+   * Rejects with a `RegistryError`, or with `signal`'s reason when it aborts.
+   */
+  async get(request: RegistryRequest, signal: AbortSignal): Promise<RegistryResponse> {
+    if (signal.aborted) throw signal.reason;
+    const c = this.#config;
+    const url = new URL(request.path, c.bases[this.#current]);
+    for (const [name, value] of request.query ?? []) url.searchParams.append(name, value);
+    const shown = c.credentials.urlText(url);
+    const context = this.context(shown);
+    const blocking = request.blockingMs !== undefined;
+    const limit = blocking ? Math.ceil((request.blockingMs as number) * c.stallFactor) : c.timeoutMs;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const deadline = new Watchdog(c.clock, limit, () => controller.abort(new Error("deadline")));
+    try {
+      return await this.#exchange(url, request, controller.signal, context);
+    } catch (caught) {
+      if (signal.aborted) throw signal.reason;
+      const error =
+        caught instanceof RegistryError
+          ? caught
+          : deadline.expired
+            ? blocking
+              ? new RegistryError(
+                  "ERR_REGISTRY_STALLED",
+                  context,
+                  `blocking query silent for ${limit} ms (${c.stallFactor} × the ${request.blockingMs} ms it may be held); sending it again`,
+                )
+              : new RegistryError("ERR_REGISTRY_TIMEOUT", context, `no complete answer within ${limit} ms`)
+            : this.#connectError(caught, context);
+      if (error.retryable) this.#current = (this.#current + 1) % c.bases.length;
+      if (error.code === "ERR_REGISTRY_STALLED") c.onStall(error);
+      throw error;
+    } finally {
+      deadline.cancel();
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #exchange(
+    url: URL,
+    request: RegistryRequest,
+    signal: AbortSignal,
+    context: RegistryErrorContext,
+  ): Promise<RegistryResponse> {
+    const c = this.#config;
+    const headers = c.credentials.headers();
+    const key = url.href;
+    const validators = request.conditional === true ? this.#validators.get(key) : undefined;
+    if (validators?.etag != null) headers.set("if-none-match", validators.etag);
+    if (validators?.modified != null) headers.set("if-modified-since", validators.modified);
+    const response = await c.fetch(url, { headers, signal, redirect: "manual" });
+    const { status } = response;
+    if (status === 304 && validators !== undefined) {
+      await response.body?.cancel().catch(() => {});
+      return { status, headers: response.headers, body: undefined, notModified: true, url: context.url as string };
+    }
+    if (status < 200 || status > 299) throw await this.#statusError(response, context);
+    if (request.unchanged?.(response.headers) === true) {
+      await response.body?.cancel().catch(() => {});
+      return { status, headers: response.headers, body: undefined, notModified: true, url: context.url as string };
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(response, c.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyProblem) throw new RegistryError("ERR_REGISTRY_TOO_LARGE", context, error.message);
+      throw error; // a transport error: classified by the caller
+    }
+    let body: unknown;
+    try {
+      body = parseJson(bytes);
+    } catch (error) {
+      throw new RegistryError("ERR_REGISTRY_BODY", context, c.credentials.redact((error as Error).message));
+    }
+    if (request.conditional === true) {
+      const etag = response.headers.get("etag");
+      const modified = response.headers.get("last-modified");
+      if (etag !== null || modified !== null) this.#validators.set(key, { etag, modified });
+      else this.#validators.delete(key);
+    }
+    return { status, headers: response.headers, body, notModified: false, url: context.url as string };
+  }
+
+  async #statusError(response: Response, context: RegistryErrorContext): Promise<RegistryError> {
+    const { status } = response;
+    const c = this.#config;
+    const label = `HTTP ${status}${response.statusText === "" ? "" : ` ${response.statusText}`}`;
+    if (status >= 300 && status < 400) {
+      await response.body?.cancel().catch(() => {});
+      const location = response.headers.get("location");
+      let where = "";
+      if (location !== null) {
+        try {
+          where = ` to ${c.credentials.urlText(new URL(location, response.url || undefined))}`;
+        } catch {
+          where = "";
+        }
+      }
+      return new RegistryError("ERR_REGISTRY_HTTP", context, `${label}: redirect${where} not followed`, { status });
+    }
+    const snippet = c.credentials.redact(await bodySnippet(response, SNIPPET_BYTES));
+    const text = snippet.length > SNIPPET_CHARS ? `${snippet.slice(0, SNIPPET_CHARS)}…` : snippet;
+    return new RegistryError("ERR_REGISTRY_HTTP", context, text === "" ? label : `${label}: ${text}`, { status });
+  }
+
+  /** A failure of `fetch` itself or of the body stream: no connection, TLS refused, reset mid-answer. */
+  #connectError(caught: unknown, context: RegistryErrorContext): RegistryError {
+    const cause = (caught as { cause?: unknown })?.cause ?? caught;
+    const code = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const detail = this.#config.credentials.redact(
+      `connection failed: ${message}${code === undefined ? "" : ` (${code})`}`,
+    );
+    return new RegistryError("ERR_REGISTRY_CONNECT", context, detail, { cause: caught });
+  }
+}
