@@ -28,6 +28,18 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     load: async () => (await import("./core.js")).coreFigures,
   },
   { families: ["dns."], load: async () => (await import("./dns.js")).dnsFigures },
+  {
+    families: [
+      "pick.ring-hash.",
+      "pick.maglev.",
+      "build.ring-hash.",
+      "build.maglev.",
+      "update.ring-hash.",
+      "alloc.pick.ring-hash",
+      "alloc.pick.maglev",
+    ],
+    load: async () => (await import("./hashing.js")).hashingFigures,
+  },
 ];
 
 function usage(message: string): never {

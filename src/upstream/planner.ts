@@ -217,6 +217,7 @@ export class PriorityPlanner {
       table,
       skipEjected: !panic,
       downHosts: pickerDown,
+      levelHosts: level.hosts,
     };
     level.picker = chosen.length === 0 ? EMPTY_PICKER : this.#balancer.build(chosen, context);
     level.pickerSize = chosen.length;
