@@ -189,44 +189,59 @@ function pointsFor(hosts: readonly Host[], scale: number): { keys: Int32Array; s
 /**
  * Sorts points by position (LSD radix sort, three passes of 11, 11 and 10
  * bits: O(points)), then orders each run of equal positions by endpoint id,
- * so the ring does not depend on the order of the hosts.
+ * so the ring does not depend on the order of the hosts. (Each pass is its
+ * own small function: a build runs rarely, and V8 optimizes a small loop
+ * that has run once better than one part of a long function.)
  */
 function sortPoints(keys: Int32Array, slots: Int32Array, ids: IdsBySlot): void {
   const n = keys.length;
-  let fromKeys: Int32Array = keys;
-  let fromSlots: Int32Array = slots;
-  let toKeys: Int32Array = new Int32Array(n);
-  let toSlots: Int32Array = new Int32Array(n);
+  const scratchKeys = new Int32Array(n);
+  const scratchSlots = new Int32Array(n);
   const counts = new Int32Array(2048);
-  for (let shift = 0; shift < 32; shift += 11) {
-    counts.fill(0);
-    for (let p = 0; p < n; p++) {
-      const digit = (((fromKeys[p] as number) ^ BIAS) >>> shift) & 2047;
-      counts[digit] = (counts[digit] as number) + 1;
-    }
-    let start = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = counts[d] as number;
-      counts[d] = start;
-      start += c;
-    }
-    for (let p = 0; p < n; p++) {
-      const k = fromKeys[p] as number;
-      const digit = ((k ^ BIAS) >>> shift) & 2047;
-      const at = counts[digit] as number;
-      counts[digit] = at + 1;
-      toKeys[at] = k;
-      toSlots[at] = fromSlots[p] as number;
-    }
-    [fromKeys, toKeys] = [toKeys, fromKeys];
-    [fromSlots, toSlots] = [toSlots, fromSlots];
+  radixPass(keys, slots, scratchKeys, scratchSlots, counts, 0);
+  radixPass(scratchKeys, scratchSlots, keys, slots, counts, 11);
+  radixPass(keys, slots, scratchKeys, scratchSlots, counts, 22);
+  keys.set(scratchKeys);
+  slots.set(scratchSlots);
+  orderTies(keys, slots, ids);
+}
+
+/** One stable counting-sort pass on the 11 bits of the (unbiased) position from `shift`. */
+function radixPass(
+  fromKeys: Int32Array,
+  fromSlots: Int32Array,
+  toKeys: Int32Array,
+  toSlots: Int32Array,
+  counts: Int32Array,
+  shift: number,
+): void {
+  const n = fromKeys.length;
+  counts.fill(0);
+  for (let p = 0; p < n; p++) {
+    const digit = (((fromKeys[p] as number) ^ BIAS) >>> shift) & 2047;
+    counts[digit] = (counts[digit] as number) + 1;
   }
-  // Three passes: the sorted points are in the scratch arrays.
-  keys.set(fromKeys);
-  slots.set(fromSlots);
+  let start = 0;
+  for (let d = 0; d < 2048; d++) {
+    const c = counts[d] as number;
+    counts[d] = start;
+    start += c;
+  }
+  for (let p = 0; p < n; p++) {
+    const k = fromKeys[p] as number;
+    const digit = ((k ^ BIAS) >>> shift) & 2047;
+    const at = counts[digit] as number;
+    counts[digit] = at + 1;
+    toKeys[at] = k;
+    toSlots[at] = fromSlots[p] as number;
+  }
+}
+
+/** Orders each run of points at one position by endpoint id (an insertion sort: such runs are rare and short). */
+function orderTies(keys: Int32Array, slots: Int32Array, ids: IdsBySlot): void {
+  const n = keys.length;
   for (let p = 1; p < n; p++) {
     if (keys[p] !== keys[p - 1]) continue;
-    // A tie (two points at one position): insertion sort of the run by endpoint id.
     const s = slots[p] as number;
     const id = ids[s] as string;
     let q = p;

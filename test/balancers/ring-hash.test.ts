@@ -372,6 +372,23 @@ describe("ring hash in an upstream", () => {
     expect(route(api)).toEqual(before);
   });
 
+  it("keeps a key on one endpoint while two priority levels share the traffic", () => {
+    const resolver = new ManualResolver();
+    const api = createUpstream({ name: "api", resolver, balancer: ringHash(), clock: new ManualClock() });
+    resolver.push([
+      ...addresses.slice(0, 10),
+      ...addresses.slice(10).map((a) => ({ host: a.split(":")[0] as string, port: 81, priority: 1 })),
+    ]);
+    // Four of ten down in priority 0: health 84%, so 16% of the traffic spills to priority 1.
+    for (const id of addresses.slice(0, 4)) api.override(id, "down");
+    expect(api.snapshot().levels.map((l) => l.load)).toEqual([84, 16]);
+    const first = route(api);
+    expect(route(api)).toEqual(first);
+    const spilled = first.filter((id) => id.endsWith(":81")).length / first.length;
+    expect(spilled).toBeGreaterThan(0.13);
+    expect(spilled).toBeLessThan(0.19);
+  });
+
   it("a retry with `avoid` goes to the key's next endpoint", () => {
     const { api } = upstream();
     const first = api.pick({ hashKey: "cart-9" });
