@@ -130,11 +130,50 @@ export function maglev(options?: MaglevOptions): Balancer {
   if (!(typeof size === "number" && Number.isInteger(size) && size <= MAX_TABLE && isPrime(size))) {
     throw new InvalidConfigError("tableSize", `must be a prime up to ${MAX_TABLE}, got ${show(size)}`);
   }
+  const tables = new MaglevTables(size);
   return {
     name: "maglev",
     build(hosts: readonly Host[], context: BalancerContext): Picker {
       if (hosts.length === 0) return EMPTY_PICKER;
-      return new MaglevPicker(hosts, buildMaglevTable(hosts, size), context);
+      return new MaglevPicker(hosts, tables.table(hosts), context);
     },
   };
+}
+
+/** Levels (priorities) whose last table a balancer keeps. */
+const KEPT_LEVELS = 8;
+
+/**
+ * The last table built for each priority level, with the endpoint ids and
+ * weights it was built over, in order: a build over the same endpoints (the
+ * upstream rebuilds every level when the resolver changes one, and an
+ * endpoint's metadata can change alone) reuses it instead of filling
+ * `tableSize` entries again.
+ */
+export class MaglevTables {
+  readonly #size: number;
+  readonly #last = new Map<number, { ids: string[]; weights: number[]; table: Int32Array }>();
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  table(hosts: readonly Host[]): Int32Array {
+    const level = (hosts[0] as Host).endpoint.priority;
+    const ids = hosts.map((h) => h.endpoint.id);
+    const weights = hosts.map((h) => h.endpoint.weight);
+    const old = this.#last.get(level);
+    if (
+      old !== undefined &&
+      old.ids.length === ids.length &&
+      old.ids.every((id, j) => id === ids[j] && old.weights[j] === weights[j])
+    ) {
+      return old.table;
+    }
+    const table = buildMaglevTable(hosts, this.#size);
+    this.#last.delete(level);
+    if (this.#last.size >= KEPT_LEVELS) this.#last.delete(this.#last.keys().next().value as number);
+    this.#last.set(level, { ids, weights, table });
+    return table;
+  }
 }

@@ -193,6 +193,8 @@ export class RingBuilder {
       leaving.push({ id: old.ids[s] as string, slot: s, points });
       changed += points;
     }
+    // Nothing changed (a resolver update elsewhere in the upstream, an endpoint's metadata): the same ring.
+    if (changed === 0) return old.ring;
     if (changed * 2 > old.ring.size) return undefined;
     const ring = mergeRing(old.ring, old.ids, leaving, joining, ids, old.scale);
     if (ring !== undefined) this.merges++;

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SKIP_BOUND } from "../../src/balancer.js";
 import { murmur3 } from "../../src/balancers/hash-key.js";
+import { MaglevTables } from "../../src/balancers/maglev.js";
 import { buildMaglevTable, isPrime } from "../../src/balancers/maglev-table.js";
 import { PickerRandom } from "../../src/balancers/picker-random.js";
 import type { Host } from "../../src/index.js";
@@ -206,6 +207,27 @@ describe("maglev()", () => {
       }),
       { numRuns: 40, seed: 44 },
     );
+  });
+});
+
+describe("maglev rebuilds", () => {
+  it("reuse a level's table when its endpoints (ids and weights, in order) did not change", () => {
+    const tables = new MaglevTables(1009);
+    const f = fixture([1, 2, 3]);
+    const first = tables.table(f.hosts);
+    // New endpoint objects with the same ids and weights (a resolver refresh, a metadata change): the same table.
+    const again = f.hosts.map((h) => ({ endpoint: { ...h.endpoint, tags: ["v2"] }, slot: h.slot }));
+    expect(tables.table(again)).toBe(first);
+    // A weight, the order or the set changes: a new table, equal to one built from scratch.
+    const heavier = f.hosts.map((h, i) => (i === 0 ? { endpoint: { ...h.endpoint, weight: 5 }, slot: h.slot } : h));
+    expect(tables.table(heavier)).not.toBe(first);
+    expect(tables.table(heavier).join()).toBe(buildMaglevTable(heavier, 1009).join());
+    const reversed = [...heavier].reverse();
+    expect(tables.table(reversed).join()).toBe(buildMaglevTable(reversed, 1009).join());
+    // Another priority level keeps its own table.
+    const other = fixture([4, 4], 1, 1);
+    tables.table(other.hosts);
+    expect(tables.table(reversed).join()).toBe(buildMaglevTable(reversed, 1009).join());
   });
 });
 

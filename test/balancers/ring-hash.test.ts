@@ -316,14 +316,19 @@ describe("ring updates: one endpoint's points in, or out, by a merge", () => {
     );
   });
 
-  it("merges rather than rebuilds when one endpoint joins or leaves a 1,000-endpoint level", () => {
+  it("merges rather than rebuilds when one endpoint joins or leaves a 1,000-endpoint level; keeps the ring when none does", () => {
     const { table, hosts } = hostsOf(weightedEndpoints(new Array(1001).fill(100)));
     const builder = new RingBuilder(1024, 8_388_608);
     const ctx = context(1, table);
     builder.build(hosts.slice(0, 1000), ctx);
-    builder.build(hosts, ctx);
+    const joined = builder.build(hosts, ctx);
     builder.build(hosts.slice(1), ctx);
     expect(builder.merges).toBe(2);
+    // The same endpoints in another order, as new objects: the same ring.
+    const same = [...hosts.slice(1)].reverse().map((h) => ({ endpoint: { ...h.endpoint }, slot: h.slot }));
+    const kept = builder.build(hosts.slice(1), ctx);
+    expect(builder.build(same, ctx)).toBe(kept);
+    expect(kept).not.toBe(joined);
   });
 });
 
