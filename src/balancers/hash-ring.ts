@@ -148,14 +148,15 @@ function shiftFor(size: number): number {
  * the ring's size past the last (the sentinel there is owned by point 0's
  * endpoint). From the start of the hash's bucket, counts how many of the
  * next four points lie before the hash, without a branch (points past the
- * bucket lie after it: the ring is sorted, and the sentinels end it); a
- * bucket with more points is scanned on. O(1) expected: a bucket holds two
- * to four points on average, and how many depends on the endpoints' ids,
- * not on the keys.
+ * bucket lie after it: the ring is sorted, and the sentinels end it); in a
+ * bucket with more points, a binary search of the rest. O(1) expected (a
+ * bucket holds two to four points on average, and how many depends on the
+ * endpoints' ids, not on the keys), O(log ring) at worst.
  */
 export function lowerBound(points: Int32Array, buckets: Int32Array, shift: number, hash: number): number {
   const key = hash ^ BIAS;
-  const p = buckets[hash >>> shift] as number;
+  const b = hash >>> shift;
+  const p = buckets[b] as number;
   const at = 2 * p;
   const n =
     ((points[at] as number) < key ? 1 : 0) +
@@ -163,9 +164,15 @@ export function lowerBound(points: Int32Array, buckets: Int32Array, shift: numbe
     ((points[at + 4] as number) < key ? 1 : 0) +
     ((points[at + 6] as number) < key ? 1 : 0);
   if (n < 4) return p + n;
-  let q = p + 4;
-  while ((points[2 * q] as number) < key) q++;
-  return q;
+  // A crowded bucket: binary search in the rest of it (the next bucket's first point lies after the hash).
+  let lo = p + 4;
+  let hi = buckets[b + 1] as number;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((points[2 * mid] as number) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The points of `hosts` at `scale`, unsorted: positions (biased) and slots. */

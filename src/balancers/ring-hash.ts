@@ -220,21 +220,25 @@ function ringSizeOption(name: string, value: unknown, fallback: number): number 
  * - **The key**: `PickContext.hash` (a 32-bit integer) when given, else
  *   `hashKey(context.hashKey)`; with neither, a random point (Envoy picks
  *   at random too).
- * - **The ring**: the smallest power of two of points per unit of weight
- *   that gives the ring `minimumRingSize` points and the lightest endpoint
- *   one, halved while the ring would exceed `maximumRingSize` (Envoy's
- *   bounds; the power of two is switchyard's, so most joins and leaves
- *   change no other endpoint's points). Sized over the whole priority level,
- *   so ejections never move points.
+ * - **The ring**: the heaviest endpoints get 64 points, the others in
+ *   proportion to their weight (at least one), unless the ring would then
+ *   hold fewer than `minimumRingSize` or more than `maximumRingSize` points
+ *   (Envoy's bounds): then every endpoint's points are scaled to the bound.
+ *   Point i of an endpoint lies at a hash of its id and i. Sized over the
+ *   whole priority level (`BalancerContext.levelHosts`), so ejections never
+ *   move a point, and while the bounds do not bind, an endpoint that joins
+ *   or leaves (lighter than the heaviest) moves no other endpoint's points.
  * - **Ejected endpoints** are skipped at pick time outside panic: a key moves
- *   to the next point whose endpoint is up (within 16 points, then the
- *   upstream rebuilds the level without them, which routes every key as the
- *   skipping did). `PickContext.avoid` is skipped the same way, so a retry
- *   goes to the key's next endpoint.
+ *   to the next point whose endpoint is up (within 16 points; then the
+ *   upstream rebuilds the level without the down endpoints, which routes
+ *   every key as the skipping did). `PickContext.avoid` is skipped the same
+ *   way, so a retry goes to the key's next endpoint.
  * - **Cost**: a pick is O(1) expected (a table over the hash's top bits,
- *   then a scan of one or two points), O(log ring) at worst, allocation-free.
- *   A build is O(points); a change of a few endpoints is one merge pass over
- *   the previous ring of the same level (the balancer keeps it).
+ *   then a branch-free look at four points), O(log ring) at worst,
+ *   allocation-free. A build is O(points) (a radix sort). A rebuild where a
+ *   few endpoints changed removes and inserts only their points in the
+ *   previous ring of the same level (the balancer keeps it), copying the
+ *   rest in runs; over the same endpoints it reuses that ring.
  *
  * @example
  * const api = createUpstream({ name: "api", resolver, balancer: ringHash() });

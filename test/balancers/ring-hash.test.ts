@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SKIP_BOUND } from "../../src/balancer.js";
-import { buildRing, pointPosition, pointsOf, ringScale } from "../../src/balancers/hash-ring.js";
+import { buildRing, pointPosition, pointsOf, Ring, ringScale } from "../../src/balancers/hash-ring.js";
 import { PickerRandom } from "../../src/balancers/picker-random.js";
 import { RingBuilder } from "../../src/balancers/ring-hash.js";
 import type { Host, Picker, RingHashOptions } from "../../src/index.js";
@@ -53,6 +53,27 @@ describe("ringHash()", () => {
     const picker = ringHash().build(f.hosts, f.context);
     const hashes = [...boundaryHashes(reference), ...KEYS];
     expect(routes(picker, hashes)).toEqual(hashes.map((h) => referenceRoute(reference, h)));
+  });
+
+  it("finds the first point at or after a hash in a crowded bucket too (a binary search past four points)", () => {
+    // 64 points, 16 buckets: 40 points crowd the first bucket (positions below 2^28), 24 spread over the rest.
+    const positions = [
+      ...Array.from({ length: 40 }, (_, i) => i * 6_000_000 + 17),
+      ...Array.from({ length: 24 }, (_, i) => 2 ** 28 + i * 160_000_000),
+    ];
+    const points = new Int32Array(2 * (positions.length + 4));
+    positions.forEach((position, p) => {
+      points[2 * p] = (position ^ -2147483648) | 0;
+      points[2 * p + 1] = p;
+    });
+    const ring = new Ring(points, positions.length);
+    expect(ring.shift).toBe(28);
+    const reference = (hash: number) => {
+      const p = positions.findIndex((position) => position >= hash >>> 0);
+      return p === -1 ? 0 : p;
+    };
+    const hashes = [0, 2 ** 28 - 1, 2 ** 28, 0xffffffff, ...positions.flatMap((x) => [x - 1, x, x + 1]), ...KEYS];
+    for (const hash of hashes) expect(ring.find(hash)).toBe(reference(hash));
   });
 
   it("without a key, picks a random point from a picker-local generator: an exact sequence for a seed", () => {
