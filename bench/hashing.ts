@@ -15,6 +15,8 @@
  *   pick, as the pick figures pick. Must be 0.
  * @module
  */
+
+import { RingBuilder } from "../src/balancers/ring-hash.js";
 import type { Balancer, BalancerContext, Host, PickContext, Picker } from "../src/index.js";
 import { endpoint, hashKey, maglev, ringHash, systemClock, systemRandom } from "../src/index.js";
 import type { EndpointTable } from "../src/upstream/table.js";
@@ -73,10 +75,16 @@ function buildFigure(make: () => Balancer, n: number): number {
 function updateFigure(): number {
   const { hosts, context } = level(10_001);
   const without = hosts.slice(0, 10_000);
+  const withoutContext = { ...context, levelHosts: without };
+  // The same two builds through the balancer's builder: the join must be a merge, not a rebuild.
+  const check = new RingBuilder(1024, 8_388_608);
+  check.build(without, withoutContext);
+  check.build(hosts, context);
+  if (check.merges !== 1) throw new Error(`update bench: expected the join to merge, got ${check.merges} merges`);
   const balancer = ringHash();
-  balancer.build(without, { ...context, levelHosts: without });
-  return msPerCall(() => (balancer.build(hosts, context).pick({ hash: 1 }) as Host).slot, {
-    prepare: () => balancer.build(without, { ...context, levelHosts: without }),
+  balancer.build(without, withoutContext);
+  return msPerCall(() => balancer.build(hosts, context).hosts.length, {
+    prepare: () => balancer.build(without, withoutContext),
   });
 }
 
