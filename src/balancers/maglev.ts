@@ -116,8 +116,10 @@ class MaglevPicker implements Picker {
  *   hash, the rebuilt table does not route exactly as the skipping did.
  *   `PickContext.avoid` is skipped the same way, so a retry goes elsewhere.
  * - **Cost**: a pick is O(1) and allocation-free; a build fills the whole
- *   table, O(tableSize × log tableSize), a few milliseconds at 65537. The
- *   upstream coalesces rebuilds that ejections call for (`rebuildDelayMs`).
+ *   table, O(tableSize × log tableSize), a few milliseconds at 65537, unless
+ *   the level's endpoints (ids and weights) are those of the last build,
+ *   whose table is reused. The upstream coalesces rebuilds that ejections
+ *   call for (`rebuildDelayMs`).
  *
  * @example
  * const api = createUpstream({ name: "api", resolver, balancer: maglev() });

@@ -131,8 +131,10 @@ const KEPT_LEVELS = 8;
  * Builds rings, from the previous ring of the same priority level when
  * only a few endpoints changed: an endpoint that joins, leaves or changes
  * weight costs the hashing and sorting of its own points and the search of
- * the points that go, plus copying the ring in runs and rebuilding its
- * buckets; not a rebuild from scratch.
+ * the points that go, plus copying the ring in runs and patching its
+ * buckets; not a rebuild from scratch. Levels are told apart by priority
+ * and the upstream by its table: a balancer shared by two upstreams stays
+ * correct, but rebuilds more (give each upstream its own `ringHash()`).
  */
 export class RingBuilder {
   /** Rings made from the previous one by a merge (for tests). */
