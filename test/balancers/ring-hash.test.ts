@@ -178,6 +178,10 @@ describe("ringHash()", () => {
       const f = fixture(new Array(n).fill(100));
       const before = routes(ringHash(options).build(f.hosts, f.context), KEYS);
       const after = routes(ringHash(options).build(f.hosts.slice(1), context(1, f.table)), KEYS);
+      const leaver = (f.hosts[0] as Host).endpoint.id;
+      // From 17 endpoints up (or with no minimum), exactly the leaver's keys move.
+      if (n >= 17 || options !== undefined)
+        expect(moved(before, after)).toBe(before.filter((id) => id === leaver).length);
       return Number((moved(before, after) / KEYS.length).toFixed(4));
     };
     // The docs quote these (docs/balancing.md, "Consistent hashing"): 20,000 keys.
