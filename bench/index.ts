@@ -35,6 +35,18 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
   },
   { families: ["sim."], load: async () => (await import("./sim.js")).simFigures },
   { families: ["registry."], load: async () => (await import("./registry.js")).registryFigures },
+  {
+    families: [
+      "pick.ring-hash.",
+      "pick.maglev.",
+      "build.ring-hash.",
+      "build.maglev.",
+      "update.ring-hash.",
+      "alloc.pick.ring-hash",
+      "alloc.pick.maglev",
+    ],
+    load: async () => (await import("./hashing.js")).hashingFigures,
+  },
 ];
 
 function usage(message: string): never {

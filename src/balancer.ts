@@ -70,6 +70,14 @@ export interface BalancerContext {
    * stepped on. A value above the true count is safe (the picker tests).
    */
   readonly downHosts: Int32Array;
+  /**
+   * Every host of the priority level that `hosts` come from, eligible or
+   * not: `hosts` is this list, or its eligible part when the upstream builds
+   * without the down hosts. Absent (as in a context made by hand): `hosts`.
+   * Ring hash sizes its ring from it, so ejections never move an endpoint's
+   * points.
+   */
+  readonly levelHosts?: readonly Host[];
 }
 
 /**

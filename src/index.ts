@@ -4,15 +4,20 @@
  * @module
  */
 export type { Balancer, BalancerContext, Host, PickContext, Picker } from "./balancer.js";
+export { hashKey } from "./balancers/hash-key.js";
 export type { LeastRequestOptions } from "./balancers/least-request.js";
 export { leastRequest } from "./balancers/least-request.js";
 export type { LoadMetric } from "./balancers/load-metric.js";
 export { inFlightLoad } from "./balancers/load-metric.js";
+export type { MaglevOptions } from "./balancers/maglev.js";
+export { maglev } from "./balancers/maglev.js";
 export type { P2COptions } from "./balancers/p2c.js";
 export { p2c } from "./balancers/p2c.js";
 export type { P2CPeakEwmaOptions, PeakEwmaOptions } from "./balancers/peak-ewma.js";
 export { p2cPeakEwma, peakEwma } from "./balancers/peak-ewma.js";
 export { random } from "./balancers/random.js";
+export type { RingHashOptions } from "./balancers/ring-hash.js";
+export { ringHash } from "./balancers/ring-hash.js";
 export { roundRobin } from "./balancers/round-robin.js";
 export { weightedRandom } from "./balancers/weighted-random.js";
 export { weightedRoundRobin } from "./balancers/weighted-round-robin.js";

@@ -261,6 +261,7 @@ export class PriorityPlanner {
         table,
         skipEjected: !panic,
         downHosts,
+        levelHosts: level.hosts,
       };
       return this.#balancer.build(hosts, context);
     };

@@ -1,10 +1,13 @@
 import type { Host, PickContext, Picker } from "../balancer.js";
+import { fmix32, murmur3 } from "../balancers/hash-key.js";
 import type { Random } from "../random.js";
 
 /** ⌊2^30 / φ⌋: the level sequence's step; its multiples mod 2^30 are the most evenly spread of any step. */
 const GOLDEN_30 = 663608942;
 const MASK_30 = 0x3fffffff;
 const ONE = 1073741824; // 2^30: all traffic
+/** Mixed into a key's hash before it chooses a level. */
+const LEVEL_SEED = 0x5bd1e995;
 
 /**
  * The state priority pickers of one upstream share: the low-discrepancy
@@ -83,11 +86,24 @@ export class PriorityPicker implements Picker {
     return this.#pickers.flatMap((p) => p.hosts);
   }
 
-  /** Chooses the level, then passes `context` (e.g. a hash key) to that level's picker. */
+  /**
+   * Chooses the level, then passes `context` (e.g. a hash key) to that
+   * level's picker. A pick with a key (`hash` or `hashKey`) chooses by the
+   * key instead of the sequence, as Envoy's hashing balancers choose the
+   * priority by the hash: a key stays on its level while the loads hold,
+   * and when they move, only the keys in the load that moved change level.
+   */
   pick(context?: PickContext): Host | undefined {
-    const position = this.#position;
-    const x = ((position[0] as number) + GOLDEN_30) & MASK_30;
-    position[0] = x;
+    let x: number;
+    if (context != null && (typeof context.hash === "number" || typeof context.hashKey === "string")) {
+      const hash = context.hash;
+      // Remixed, so the level does not depend on where the key lies within the level's picker.
+      x = fmix32((typeof hash === "number" ? hash : murmur3(context.hashKey as string, 0)) ^ LEVEL_SEED) & MASK_30;
+    } else {
+      const position = this.#position;
+      x = ((position[0] as number) + GOLDEN_30) & MASK_30;
+      position[0] = x;
+    }
     const bounds = this.#bounds;
     if (this.#last === 1) return (x < (bounds[0] as number) ? this.#first : this.#second).pick(context);
     // The first level whose bound lies above x. (A branch-free count was

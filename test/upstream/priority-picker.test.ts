@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Host, PickContext, Picker } from "../../src/index.js";
+import { hashKey } from "../../src/index.js";
 import { seededRandom } from "../../src/testing/index.js";
 import { LevelBounds, PriorityPicker } from "../../src/upstream/priority-picker.js";
 import { hostsOf, weightedEndpoints } from "../helpers/picks.js";
@@ -146,14 +147,31 @@ describe("PriorityPicker", () => {
 
   it("passes the pick context (a hash key) to the chosen level's picker", () => {
     const { picker, seen } = priority([50, 50], 9);
-    const context: PickContext = { hashKey: "user-42" };
-    for (let k = 0; k < 10; k++) picker.pick(context);
+    const contexts: PickContext[] = Array.from({ length: 10 }, (_, i) => ({ hashKey: `user-${i}` }));
+    for (const context of contexts) picker.pick(context);
     expect((seen[0] as unknown[]).length + (seen[1] as unknown[]).length).toBe(10);
     expect((seen[0] as unknown[]).length).toBeGreaterThan(0);
     expect((seen[1] as unknown[]).length).toBeGreaterThan(0);
-    for (const calls of seen) for (const c of calls) expect(c).toBe(context);
+    for (const calls of seen) for (const c of calls) expect(contexts).toContain(c);
     picker.pick();
     expect([...(seen[0] as unknown[]), ...(seen[1] as unknown[])]).toContain(undefined);
+  });
+
+  it("chooses the level of a keyed pick by the key: the same level every time, levels in proportion to the loads", () => {
+    const { picker, bounds } = priority([70, 30], 3);
+    const levelOf = (context: PickContext) => (picker.pick(context) as Host).slot;
+    const keys = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
+    const first = keys.map((k) => levelOf({ hashKey: k }));
+    expect(keys.map((k) => levelOf({ hashKey: k }))).toEqual(first);
+    expect(keys.map((k) => levelOf({ hash: hashKey(k) }))).toEqual(first);
+    // 70 / 30 of the keys, to sampling noise (σ ≈ 65 keys).
+    expect(Math.abs(first.filter((l) => l === 0).length - 14_000)).toBeLessThan(400);
+    // Loads move from 70 / 30 to 60 / 40: only keys move from level 0 to level 1, about a tenth of them.
+    bounds.set([60, 40]);
+    const after = keys.map((k) => levelOf({ hashKey: k }));
+    const movedKeys = first.filter((l, i) => l !== after[i]);
+    expect(movedKeys.every((l) => l === 0)).toBe(true);
+    expect(Math.abs(movedKeys.length - 2000)).toBeLessThan(300);
   });
 
   it("lists every level's hosts, lowest priority first", () => {

@@ -6,8 +6,10 @@ import {
   createUpstream,
   InvalidConfigError,
   leastRequest,
+  maglev,
   p2cPeakEwma,
   random,
+  ringHash,
   roundRobin,
   weightedRandom,
   weightedRoundRobin,
@@ -94,12 +96,12 @@ describe("slow start: options", () => {
 
   it("refuses a balancer that does not weigh by effectiveWeight (slowStart: false): round robin, random, a hashing one", () => {
     const resolver = new ManualResolver();
-    const hashing: Balancer = {
-      name: "ring-hash",
+    const own: Balancer = {
+      name: "my-hashing",
       slowStart: false,
       build: () => ({ pick: () => undefined, hosts: [] }),
     };
-    for (const balancer of [roundRobin(), random(), hashing]) {
+    for (const balancer of [roundRobin(), random(), ringHash(), maglev(), own]) {
       let caught: unknown;
       try {
         createUpstream({ name: "api", resolver, balancer, slowStart: { windowMs: 1000 } });
@@ -111,7 +113,7 @@ describe("slow start: options", () => {
       expect((caught as Error).message).toContain(`balancer "${balancer.name}"`);
     }
     // Without slow start they are as welcome as ever; the weighted and load-aware ones take it.
-    for (const balancer of [roundRobin(), random()])
+    for (const balancer of [roundRobin(), random(), ringHash(), maglev()])
       expect(() => createUpstream({ name: "a", resolver, balancer })).not.toThrow();
     for (const balancer of [weightedRoundRobin(), weightedRandom(), leastRequest(), p2cPeakEwma()]) {
       expect(() => createUpstream({ name: "a", resolver, balancer, slowStart: { windowMs: 1000 } })).not.toThrow();
