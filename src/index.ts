@@ -109,7 +109,7 @@ export type {
 export { Registrar } from "./registrar/registrar.js";
 export type { Closable, CloseOnSignalsOptions } from "./registrar/shutdown.js";
 export { closeOnSignals } from "./registrar/shutdown.js";
-export type { ResolverEvents } from "./resolver.js";
+export type { EndpointsDelta, ResolverEvents } from "./resolver.js";
 export { Resolver } from "./resolver.js";
 export type { DnsFamily } from "./resolvers/dns/common.js";
 export type { DnsErrorCode, DnsErrorContext, DroppedRecord } from "./resolvers/dns/error.js";

@@ -2,13 +2,27 @@ import type { Endpoint } from "./endpoint.js";
 import { sameEndpoint } from "./endpoint.js";
 import { SafeEmitter } from "./safe-emitter.js";
 
+/**
+ * What changed in a set published with `publishChanges()`: the endpoints that
+ * joined or changed, and the ids of those that left. Exactly the difference
+ * from the previous set, for listeners that apply it in O(changed).
+ */
+export interface EndpointsDelta {
+  /** Endpoints that joined, or whose fields changed (one per id). */
+  readonly upserts: readonly Endpoint[];
+  /** Ids of endpoints that left. */
+  readonly removals: readonly string[];
+}
+
 /** Events every resolver emits. */
 export interface ResolverEvents {
   /**
    * A complete, new endpoint set (sorted by id, one entry per id). Emitted
-   * only when the set differs from the last one emitted.
+   * only when the set differs from the last one emitted. `delta` is given
+   * when the resolver published changes rather than a whole set (a watch):
+   * exactly what differs from the previous set.
    */
-  endpoints: (endpoints: readonly Endpoint[]) => void;
+  endpoints: (endpoints: readonly Endpoint[], delta?: EndpointsDelta) => void;
   /**
    * A resolution failed. The last good set stays in force: listeners must not
    * drop endpoints because of an error.
@@ -114,6 +128,55 @@ export abstract class Resolver extends SafeEmitter<ResolverEvents> {
     return true;
   }
 
+  /**
+   * Announces a change to the set rather than the whole set (a watch event):
+   * `removals` (ids) leave first, then `upserts` join or replace the
+   * endpoint with their id (the last one wins when an id repeats). Costs
+   * O(changed × log n) plus one copy of the set: no sort, no diff of the
+   * whole set. Emits `endpoints` with the new set and the delta that really
+   * applied (upserts equal to what is there and removals of absent ids are
+   * left out) when anything changed, then `resolved`. Before the first set,
+   * the upserts are published as the whole set. Unlike `publish()`, entries
+   * are not merged by id: an upsert replaces. Returns true when the set
+   * changed. Ignored after `close()`.
+   */
+  protected publishChanges(upserts: readonly Endpoint[], removals: readonly string[]): boolean {
+    if (this.#closed) return false;
+    const previous = this.#current;
+    if (previous === undefined) return this.publish(upserts);
+    const next = previous.slice();
+    const removed: string[] = [];
+    for (const id of removals) {
+      const i = indexOfId(next, id);
+      if (next[i]?.id !== id) continue;
+      next.splice(i, 1);
+      removed.push(id);
+    }
+    const latest = new Map<string, Endpoint>();
+    for (const e of upserts) latest.set(e.id, e);
+    const upserted: Endpoint[] = [];
+    for (const e of latest.values()) {
+      const i = indexOfId(next, e.id);
+      const there = next[i];
+      if (there !== undefined && there.id === e.id) {
+        if (sameEndpoint(there, e)) continue;
+        next[i] = e;
+      } else {
+        next.splice(i, 0, e);
+      }
+      upserted.push(e);
+    }
+    if (upserted.length === 0 && removed.length === 0) {
+      this.emit("resolved", previous, false);
+      return false;
+    }
+    const set = Object.freeze(next);
+    this.#current = set;
+    this.emit("endpoints", set, Object.freeze({ upserts: Object.freeze(upserted), removals: Object.freeze(removed) }));
+    this.emit("resolved", set, true);
+    return true;
+  }
+
   /** Reports a failed resolution; the last good set is kept. Ignored after `close()`. */
   protected fail(error: Error): void {
     if (this.#closed) return;
@@ -185,4 +248,16 @@ export function sameEndpointSet(a: readonly Endpoint[], b: readonly Endpoint[]):
     if (x === undefined || y === undefined || !sameEndpoint(x, y)) return false;
   }
   return true;
+}
+
+/** The index of the first endpoint of `sorted` (by id) whose id is not below `id`. */
+function indexOfId(sorted: readonly Endpoint[], id: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as Endpoint).id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

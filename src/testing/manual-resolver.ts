@@ -1,5 +1,6 @@
 import type { EndpointInput } from "../endpoint.js";
 import { endpointList } from "../endpoint.js";
+import { InvalidArgumentError } from "../errors.js";
 import { Resolver } from "../resolver.js";
 
 /**
@@ -34,6 +35,24 @@ export class ManualResolver extends Resolver {
    */
   push(endpoints: readonly (string | EndpointInput)[]): boolean {
     return this.publish(endpointList(endpoints, undefined, "endpoints"));
+  }
+
+  /**
+   * Announces a change, as a watch-based resolver does (`publishChanges()`):
+   * `removals` (ids) leave, then `upserts` join or replace the endpoint with
+   * their id (entries of `upserts` with the same id add their weights, as in
+   * `push()`). Listeners get the new set and the delta. Returns false when
+   * nothing changed.
+   *
+   * @throws InvalidArgumentError when `removals` is not an array of strings;
+   * InvalidEndpointError for a bad entry of `upserts`. Nothing is announced.
+   */
+  change(upserts: readonly (string | EndpointInput)[], removals: readonly string[] = []): boolean {
+    const list = endpointList(upserts, undefined, "upserts");
+    if (!Array.isArray(removals) || removals.some((id) => typeof id !== "string")) {
+      throw new InvalidArgumentError("removals", "must be an array of endpoint ids");
+    }
+    return this.publishChanges(list, removals);
   }
 
   /** Reports a failed resolution. */

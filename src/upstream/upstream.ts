@@ -9,7 +9,7 @@ import { AbortError, ClosedError, InvalidArgumentError, NoEndpointsError, ReadyT
 import type { Outcome } from "../outcome.js";
 import { checkOutcome } from "../outcome.js";
 import type { Random } from "../random.js";
-import type { Resolver } from "../resolver.js";
+import type { EndpointsDelta, Resolver } from "../resolver.js";
 import { SafeEmitter } from "../safe-emitter.js";
 import { AttemptTable } from "./attempts.js";
 import type { UpstreamHealth, UpstreamHealthChange, UpstreamHealthStatus } from "./health.js";
@@ -720,11 +720,14 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     };
   }
 
-  #onEndpoints(endpoints: readonly Endpoint[]): void {
+  #onEndpoints(endpoints: readonly Endpoint[], delta?: EndpointsDelta): void {
     if (this.#closed) return;
+    if (delta !== undefined && this.#resolved) {
+      this.#applyDelta(delta);
+      return;
+    }
     const round = ++this.#round;
     const now = this.#clock.now();
-    const table = this.#table;
     const added: UpstreamHost[] = [];
     const updated: Endpoint[] = [];
     const removed: UpstreamHost[] = [];
@@ -734,16 +737,9 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       if (this.#accept !== undefined && !this.#accept(e)) continue;
       let host = this.#byId.get(e.id);
       if (host === undefined) {
-        host = new UpstreamHost(e, table.allocate(e.weight, now));
-        this.#byId.set(e.id, host);
-        this.#bySlot[host.slot] = host;
+        host = this.#join(e, now, warm);
         added.push(host);
-        if (warm) this.#slowStart?.begin(host, now);
-      } else if (!sameEndpoint(host.endpoint, e)) {
-        const before = host.endpoint.weight;
-        host.endpoint = e;
-        table.effectiveWeight[host.slot] = e.weight;
-        this.#slowStart?.reweigh(host, before, now);
+      } else if (this.#update(host, e, now)) {
         updated.push(e);
       }
       host.seen = round;
@@ -760,26 +756,88 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const first = !this.#resolved;
     this.#resolved = true;
     if (first || added.length > 0 || updated.length > 0 || removed.length > 0) {
-      this.#hosts = hosts;
-      for (const host of removed) {
-        for (const p of this.#plugins) p.onLeave?.(host);
-        this.#slowStart?.end(host);
-        this.#bySlot[host.slot] = undefined;
-        table.release(host.slot);
-      }
-      for (const host of added) for (const p of this.#plugins) p.onJoin?.(host);
-      this.#planner.rebuild(hosts);
-      this.#swapPicker();
-      this.#countWeight();
-      this.emit("endpoints", {
-        endpoints: this.endpoints,
-        added: added.map((h) => h.endpoint),
-        removed: removed.map((h) => h.endpoint),
-        updated,
-      });
-      this.#checkHealth();
+      this.#applied(hosts, added, updated, removed);
     }
     if (first) for (const w of [...this.#waiters]) w.resolve();
+  }
+
+  /**
+   * Applies a resolver's delta in O(changed) (plus the rebuild of the
+   * pickers and one copy of the host list): no pass over the whole set.
+   */
+  #applyDelta(delta: EndpointsDelta): void {
+    const now = this.#clock.now();
+    const added: UpstreamHost[] = [];
+    const updated: Endpoint[] = [];
+    const removed: UpstreamHost[] = [];
+    const hosts = this.#hosts.slice();
+    const leave = (host: UpstreamHost) => {
+      this.#byId.delete(host.endpoint.id);
+      removed.push(host);
+      const i = hostIndex(hosts, host.endpoint.id);
+      if (hosts[i] === host) hosts.splice(i, 1);
+    };
+    for (const id of delta.removals) {
+      const host = this.#byId.get(id);
+      if (host !== undefined) leave(host);
+    }
+    for (const e of delta.upserts) {
+      const host = this.#byId.get(e.id);
+      if (this.#accept !== undefined && !this.#accept(e)) {
+        if (host !== undefined) leave(host); // no longer passes the filter
+        continue;
+      }
+      if (host === undefined) {
+        const joined = this.#join(e, now, true);
+        added.push(joined);
+        hosts.splice(hostIndex(hosts, e.id), 0, joined);
+      } else if (this.#update(host, e, now)) {
+        updated.push(e);
+      }
+    }
+    if (added.length > 0 || updated.length > 0 || removed.length > 0) this.#applied(hosts, added, updated, removed);
+  }
+
+  /** A new endpoint: a slot in the table, known by id and slot; with `warm`, slow start ramps it. */
+  #join(e: Endpoint, now: number, warm: boolean): UpstreamHost {
+    const host = new UpstreamHost(e, this.#table.allocate(e.weight, now));
+    this.#byId.set(e.id, host);
+    this.#bySlot[host.slot] = host;
+    if (warm) this.#slowStart?.begin(host, now);
+    return host;
+  }
+
+  /** A new version of a known endpoint; returns true when anything but its id changed. */
+  #update(host: UpstreamHost, e: Endpoint, now: number): boolean {
+    if (sameEndpoint(host.endpoint, e)) return false;
+    const before = host.endpoint.weight;
+    host.endpoint = e;
+    this.#table.effectiveWeight[host.slot] = e.weight;
+    this.#slowStart?.reweigh(host, before, now);
+    return true;
+  }
+
+  /** A set change is known: the leavers' slots are freed, plug-ins told, pickers rebuilt, events emitted. */
+  #applied(hosts: UpstreamHost[], added: UpstreamHost[], updated: Endpoint[], removed: UpstreamHost[]): void {
+    const table = this.#table;
+    this.#hosts = hosts;
+    for (const host of removed) {
+      for (const p of this.#plugins) p.onLeave?.(host);
+      this.#slowStart?.end(host);
+      this.#bySlot[host.slot] = undefined;
+      table.release(host.slot);
+    }
+    for (const host of added) for (const p of this.#plugins) p.onJoin?.(host);
+    this.#planner.rebuild(hosts);
+    this.#swapPicker();
+    this.#countWeight();
+    this.emit("endpoints", {
+      endpoints: this.endpoints,
+      added: added.map((h) => h.endpoint),
+      removed: removed.map((h) => h.endpoint),
+      updated,
+    });
+    this.#checkHealth();
   }
 
   /** Any successful resolution, changed or not, ends the last resolver error. */
@@ -817,4 +875,16 @@ function summary(error: Error | undefined): ErrorSummary | undefined {
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new AbortError();
+}
+
+/** The index in `hosts` (sorted by id) of the first host whose id is not below `id`. */
+function hostIndex(hosts: readonly UpstreamHost[], id: string): number {
+  let lo = 0;
+  let hi = hosts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((hosts[mid] as UpstreamHost).endpoint.id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -76,7 +76,7 @@ export interface SimulationReport {
   readonly failures: number;
   /** Of the failures, those the client's timeout ended. */
   readonly timeouts: number;
-  /** Of the failures, those never sent: `begin()` threw `NoEndpointsError` (nothing eligible, or refused admission). */
+  /** Of the failures, those never sent: `begin()` threw (`NoEndpointsError`: nothing eligible; `CircuitOpenError`, `ConcurrencyLimitError`: refused admission). */
   readonly unavailable: number;
   /** successes / requests (1 when no request arrived). */
   readonly successRate: number;

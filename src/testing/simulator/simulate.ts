@@ -1,4 +1,4 @@
-import { InvalidConfigError, NoEndpointsError, show } from "../../errors.js";
+import { CircuitOpenError, ConcurrencyLimitError, InvalidConfigError, NoEndpointsError, show } from "../../errors.js";
 import type { Outcome } from "../../outcome.js";
 import type { UpstreamOptions } from "../../upstream/options.js";
 import type { Upstream } from "../../upstream/upstream.js";
@@ -71,7 +71,8 @@ const MAX_REQUESTS = 10_000_000;
  * `endpointOf()` to a backend, which draws its answer; it ends at arrival +
  * latency with `upstream.end(token, outcome)` (`latencyMs` given), or at the
  * client's timeout as `{ failure: "timeout" }`. A request `begin()` refuses
- * (`NoEndpointsError`) counts as unavailable.
+ * (`NoEndpointsError`, or a plug-in's refusal: `CircuitOpenError`,
+ * `ConcurrencyLimitError`) counts as unavailable.
  *
  * Events run in time order from a binary heap; before each, the clock is
  * advanced to its time, so the upstream's and plug-ins' own timers (the
@@ -219,7 +220,7 @@ class Run {
     try {
       token = this.upstream.begin();
     } catch (e) {
-      if (!(e instanceof NoEndpointsError)) throw e;
+      if (!isRefusal(e)) throw e;
       log.ending[id] = UNAVAILABLE;
       log.status[id] = 0;
       return;
@@ -288,4 +289,9 @@ function upstreamOptionsOf(upstream: Scenario["upstream"]): SimulatedUpstreamOpt
     }
   }
   return options;
+}
+
+/** An error `begin()` throws when it sends nothing: nothing eligible, or a plug-in refused admission. */
+function isRefusal(e: unknown): boolean {
+  return e instanceof NoEndpointsError || e instanceof CircuitOpenError || e instanceof ConcurrencyLimitError;
 }

@@ -104,7 +104,7 @@ describe(`registry factories: ${RUNS} random arguments each, a resolver or an In
       }),
       { numRuns: RUNS, seed: 61 },
     );
-    expect(built).toBeGreaterThan(RUNS / 20);
+    expect(built).toBeGreaterThan(RUNS / 40); // arrays and other non-objects are refused as options
   });
 
   it("kongResolver(upstream, options)", () => {
@@ -115,7 +115,7 @@ describe(`registry factories: ${RUNS} random arguments each, a resolver or an In
       }),
       { numRuns: RUNS, seed: 62 },
     );
-    expect(built).toBeGreaterThan(RUNS / 20);
+    expect(built).toBeGreaterThan(RUNS / 40); // arrays and other non-objects are refused as options
   });
 
   it("jsonResolver(url, options)", () => {
@@ -130,7 +130,7 @@ describe(`registry factories: ${RUNS} random arguments each, a resolver or an In
       ),
       { numRuns: RUNS, seed: 63 },
     );
-    expect(built).toBeGreaterThan(RUNS / 20);
+    expect(built).toBeGreaterThan(RUNS / 40); // arrays and other non-objects are refused as options
   });
 });
 
