@@ -5,6 +5,7 @@ import { CircuitOpenError, InvalidConfigError, show } from "../errors.js";
 import type { Outcome } from "../outcome.js";
 import { isFailure } from "../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../upstream/plugin.js";
+import { attachOnce } from "../upstream/plugin.js";
 import { asConfigError, type BreakerStateChange } from "./breaker.js";
 import type { BreakerSnapshot, BreakerState, CircuitConfig, CircuitOptions } from "./circuit.js";
 import { Circuit, CLOSED, circuitConfig, HALF_OPEN, OPEN, readSnapshot } from "./circuit.js";
@@ -162,12 +163,7 @@ class CircuitBreakers implements CircuitBreakersPlugin {
   }
 
   attach(context: PluginContext): void {
-    if (this.#ctx !== undefined) {
-      throw new InvalidConfigError(
-        "plugins",
-        `plug-in "${this.name}" already serves an upstream: make one per upstream`,
-      );
-    }
+    attachOnce(this, this.#ctx);
     this.#ctx = context;
     this.#config = { ...this.#options, clock: context.clock, random: context.random };
   }

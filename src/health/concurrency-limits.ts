@@ -3,6 +3,7 @@ import type { ConcurrencyLimitKind } from "../errors.js";
 import { ConcurrencyLimitError, InvalidConfigError, show } from "../errors.js";
 import { checkOptions } from "../options.js";
 import type { PluginContext, UpstreamPlugin } from "../upstream/plugin.js";
+import { attachOnce } from "../upstream/plugin.js";
 
 /** Options of `concurrencyLimits()`. */
 export interface ConcurrencyLimitsOptions {
@@ -92,6 +93,7 @@ class ConcurrencyLimits implements ConcurrencyLimitsPlugin {
   }
 
   attach(context: PluginContext): void {
+    attachOnce(this, this.#ctx);
     this.#ctx = context;
   }
 

@@ -1,5 +1,6 @@
 import type { Host, PickContext } from "../balancer.js";
 import type { Clock } from "../clock.js";
+import { InvalidConfigError } from "../errors.js";
 import type { Outcome } from "../outcome.js";
 import type { Random } from "../random.js";
 import type { EndpointTable } from "./table.js";
@@ -96,4 +97,18 @@ export interface UpstreamPlugin {
   describeEndpoint?(host: Host): unknown;
   /** Stops timers and releases resources; called by `Upstream.close()`. */
   close?(): void | Promise<void>;
+}
+
+/**
+ * For plug-ins that keep per-upstream state: throws `InvalidConfigError`
+ * when `plugin` is attached to a second upstream (`attached` is the context
+ * it already has). @internal
+ */
+export function attachOnce(plugin: { readonly name: string }, attached: PluginContext | undefined): void {
+  if (attached !== undefined) {
+    throw new InvalidConfigError(
+      "plugins",
+      `plug-in "${plugin.name}" already serves an upstream: make one per upstream`,
+    );
+  }
 }

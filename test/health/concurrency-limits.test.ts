@@ -125,6 +125,12 @@ describe("concurrencyLimits()", () => {
     expect(upstream.snapshot().plugins["concurrency-limits"]).toMatchObject({ maxRequests: 1024, inFlight: 1024 });
   });
 
+  it("serves one upstream: attaching it to a second is an InvalidConfigError", () => {
+    const limits = concurrencyLimits();
+    setup([limits]);
+    expect(() => setup([limits])).toThrow(expect.objectContaining({ option: "plugins" }));
+  });
+
   it("Infinity disables a limit", () => {
     const { upstream } = setup([concurrencyLimits({ maxRequests: Number.POSITIVE_INFINITY })], ["a:1"]);
     for (let i = 0; i < 2000; i++) upstream.begin();

@@ -1,7 +1,7 @@
 import type { Host } from "../../balancer.js";
 import type { Timer } from "../../clock.js";
-import { InvalidConfigError } from "../../errors.js";
 import type { PluginContext, UpstreamPlugin } from "../../upstream/plugin.js";
+import { attachOnce } from "../../upstream/plugin.js";
 import { hasStatus } from "../http-statuses.js";
 import { HealthCounters, HTTP_FAILURE, SUCCESS, TCP_FAILURE, TIMEOUT } from "./counters.js";
 import { DueQueue } from "./due-queue.js";
@@ -100,12 +100,7 @@ export class ActiveHealthChecks implements ActiveHealthChecksPlugin {
   }
 
   attach(context: PluginContext): void {
-    if (this.#ctx !== undefined) {
-      throw new InvalidConfigError(
-        "plugins",
-        `plug-in "${this.name}" already serves an upstream: make one per upstream`,
-      );
-    }
+    attachOnce(this, this.#ctx);
     this.#ctx = context;
   }
 

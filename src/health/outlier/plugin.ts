@@ -1,8 +1,8 @@
 import type { Host } from "../../balancer.js";
 import type { Timer } from "../../clock.js";
-import { InvalidConfigError } from "../../errors.js";
 import type { Outcome } from "../../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../../upstream/plugin.js";
+import { attachOnce } from "../../upstream/plugin.js";
 import type { OutlierEjectionType, SuccessRateStats, SweepResult } from "./detectors.js";
 import {
   CONSECUTIVE_5XX,
@@ -126,12 +126,7 @@ class OutlierDetection implements OutlierDetectionPlugin {
   }
 
   attach(context: PluginContext): void {
-    if (this.#ctx !== undefined) {
-      throw new InvalidConfigError(
-        "plugins",
-        `plug-in "${this.name}" already serves an upstream: make one per upstream`,
-      );
-    }
+    attachOnce(this, this.#ctx);
     this.#ctx = context;
     this.#timer = context.clock.setTimer(this.#sweep, this.#config.intervalMs);
   }

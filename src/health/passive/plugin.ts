@@ -1,8 +1,8 @@
 import type { Host } from "../../balancer.js";
 import type { Timer } from "../../clock.js";
-import { InvalidConfigError } from "../../errors.js";
 import type { Outcome } from "../../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../../upstream/plugin.js";
+import { attachOnce } from "../../upstream/plugin.js";
 import { grown } from "../columns.js";
 import { HEALTHY, PassiveCounters, PROBATION, UNHEALTHY } from "./counters.js";
 import type { PassiveConfig, PassiveHealthChecksOptions } from "./options.js";
@@ -101,12 +101,7 @@ class PassiveHealthChecks implements PassiveHealthChecksPlugin {
   }
 
   attach(context: PluginContext): void {
-    if (this.#ctx !== undefined) {
-      throw new InvalidConfigError(
-        "plugins",
-        `plug-in "${this.name}" already serves an upstream: make one per upstream`,
-      );
-    }
+    attachOnce(this, this.#ctx);
     this.#ctx = context;
   }
 
