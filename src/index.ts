@@ -102,6 +102,7 @@ export type { Random } from "./random.js";
 export { systemRandom } from "./random.js";
 export type {
   RegistrarEvents,
+  RegistrarInit,
   RegistrarOptions,
   RegistrarRetryOptions,
   RegistrarState,

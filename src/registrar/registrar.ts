@@ -50,7 +50,7 @@ export interface RegistrarOptions {
   random?: Random;
 }
 
-/** What a concrete registrar gives the base class. @internal */
+/** What a concrete registrar gives the base class's constructor (for writing a registrar of your own). */
 export interface RegistrarInit extends RegistrarOptions {
   /** A short description, used in errors: `"consul:api-1"`. */
   name: string;
