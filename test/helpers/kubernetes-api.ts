@@ -157,7 +157,7 @@ export class KubernetesApi {
     this.#event("DELETED", this.#stamp(last));
   }
 
-  /** Sends a BOOKMARK with the current resourceVersion to every open watch (even muted ones' servers do not: honours `muted`). */
+  /** Sends a BOOKMARK with the current resourceVersion to every open watch (none while `muted`). */
   bookmark(): void {
     const line = `${JSON.stringify({
       type: "BOOKMARK",
