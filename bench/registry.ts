@@ -19,10 +19,26 @@
  *   10,000 instances that returns at its wait, with the index it was sent:
  *   the last answer is re-announced without reading the body.
  *
- * Prints nothing; closes the resolver and upstream before returning.
+ * - `registry.k8s.apply.n10000` (ms): one Kubernetes watch event (a
+ *   MODIFIED EndpointSlice in which 1 endpoint of 100 changed its address)
+ *   applied to a `kubernetesResolver` holding 100 slices of 100 endpoints
+ *   (10,000), up to the upstream's `endpoints` event: the line read from the
+ *   watch stream, JSON, the slice read, the slice set updated, the whole set
+ *   published (normalized, compared) and diffed into the upstream, which
+ *   rebuilds its picker. The stream is a `fetch` of the bench's own (no
+ *   socket). Median of 30 after 5 warm-up events. Target: ≤ 1 ms.
+ * - `registry.k8s.event.n10000` (ms): the part of it that is already
+ *   O(changed), measured in the same rounds, interleaved: JSON.parse of the
+ *   same line, `parseSliceEvent` and `SliceSet.apply` on a set of the same
+ *   10,000 endpoints. The difference is whole-set publishing.
+ *
+ * Prints nothing; closes the resolvers and upstreams before returning.
  */
-import { consulResolver, createUpstream } from "../src/index.js";
+import { consulResolver, createUpstream, kubernetesResolver } from "../src/index.js";
+import { SliceSet } from "../src/resolvers/registry/k8s-endpoints.js";
+import { parseSliceEvent, parseSliceList } from "../src/resolvers/registry/k8s-slices.js";
 import { ManualClock, seededRandom } from "../src/testing/index.js";
+import { endpointSlice } from "../test/helpers/kubernetes-api.js";
 import { consulEntry } from "../test/helpers/registry-server.js";
 import type { Figure } from "./harness.js";
 import { median } from "./harness.js";
@@ -49,6 +65,116 @@ function consulBody(n: number, firstWeight: number): Uint8Array {
 
 /** Computes the registry figures whose name passes `select`. */
 export async function registryFigures(select: (name: string) => boolean): Promise<Figure[]> {
+  return [...(await consulFigures(select)), ...(await kubernetesFigures(select))];
+}
+
+const SLICES = 100;
+const PER_SLICE = 100;
+const K8S_WARMUP = 5;
+const K8S_ROUNDS = 30;
+
+/** Slice `s` of the bench's service; endpoint 0 of it at `10.<s>.0.<first>`. */
+function benchSlice(s: number, first: number): Record<string, unknown> {
+  const endpoints = Array.from({ length: PER_SLICE }, (_, i) => ({
+    ip: i === 0 ? `10.${s}.0.${first}` : `10.${s}.1.${i}`,
+    zone: `zone-${i % 3}`,
+    node: `node-${(s * PER_SLICE + i) % 500}`,
+    pod: `api-${s}-${i}`,
+  }));
+  const slice = endpointSlice(`api-${s}`, "api", endpoints);
+  (slice.metadata as Record<string, unknown>).resourceVersion = String(1000 + s);
+  return slice;
+}
+
+async function kubernetesFigures(select: (name: string) => boolean): Promise<Figure[]> {
+  const wantApply = select(`registry.k8s.apply.n${N}`);
+  const wantEvent = select(`registry.k8s.event.n${N}`);
+  if (!wantApply && !wantEvent) return [];
+  const slices = Array.from({ length: SLICES }, (_, s) => benchSlice(s, 1));
+  const list = new TextEncoder().encode(
+    JSON.stringify({ kind: "EndpointSliceList", metadata: { resourceVersion: "2000" }, items: slices }),
+  );
+  // Event r changes endpoint 0 of slice r % 100 to a new address.
+  const events = Array.from({ length: K8S_WARMUP + K8S_ROUNDS }, (_, r) => {
+    const object = benchSlice(r % SLICES, 2 + Math.floor(r / SLICES));
+    (object.metadata as Record<string, unknown>).resourceVersion = String(3000 + r);
+    return new TextEncoder().encode(`${JSON.stringify({ type: "MODIFIED", object })}\n`);
+  });
+  let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const clock = new ManualClock();
+  const resolver = kubernetesResolver("api", {
+    apiServer: "http://k8s.bench.invalid",
+    clock,
+    jitter: 0,
+    retries: 0,
+    minIntervalMs: 0,
+    minListIntervalMs: 0,
+    fetch: async (input) => {
+      if (new URL(String(input)).searchParams.get("watch") !== "1") return new Response(list);
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            stream = controller;
+          },
+        }),
+      );
+    },
+  });
+  const upstream = createUpstream({ name: "api", resolver, clock, random: seededRandom(1) });
+  // The O(changed) part alone, on a set of its own.
+  const context = { resolver: "bench", registry: "kubernetes" };
+  const options = { scheme: "http", port: undefined, condition: "ready" as const };
+  const set = new SliceSet("auto");
+  set.reset(parseSliceList(JSON.parse(new TextDecoder().decode(list)), options, context).slices);
+  const figures: Figure[] = [];
+  try {
+    await upstream.ready();
+    if (upstream.endpoints.length !== N) throw new Error(`k8s bench: ${upstream.endpoints.length} endpoints, not ${N}`);
+    clock.advance(0); // the watch opens
+    for (let i = 0; i < 1000 && !resolver.watching; i++) await new Promise((resolve) => setImmediate(resolve));
+    if (!resolver.watching || stream === undefined) throw new Error("k8s bench: the watch did not open");
+    const applied: number[] = [];
+    const parsed: number[] = [];
+    let changes = 0;
+    upstream.on("endpoints", () => changes++);
+    for (let r = 0; r < events.length; r++) {
+      const bytes = events[r] as Uint8Array;
+      // The O(changed) floor, interleaved: the same line through JSON, the slice parser and the set.
+      const t0 = performance.now();
+      const event = parseSliceEvent(JSON.parse(new TextDecoder().decode(bytes)), options, context);
+      if (event.type !== "MODIFIED" || !set.apply(event.slice.name, event.slice))
+        throw new Error("k8s bench: no change");
+      parsed.push(performance.now() - t0);
+      clock.advance(0); // the refresh loop's next step: reading the watch
+      const done = new Promise<void>((resolve) => upstream.once("endpoints", () => resolve()));
+      const t1 = performance.now();
+      stream.enqueue(bytes);
+      await done;
+      applied.push(performance.now() - t1);
+    }
+    if (changes !== events.length) throw new Error(`k8s bench: ${changes} changes applied, not ${events.length}`);
+    if (upstream.endpoints.length !== N) throw new Error("k8s bench: the set changed size");
+    if (wantApply) {
+      figures.push({
+        name: `registry.k8s.apply.n${N}`,
+        value: Number(median(applied.slice(K8S_WARMUP)).toFixed(3)),
+        unit: "ms",
+      });
+    }
+    if (wantEvent) {
+      figures.push({
+        name: `registry.k8s.event.n${N}`,
+        value: Number(median(parsed.slice(K8S_WARMUP)).toFixed(3)),
+        unit: "ms",
+      });
+    }
+  } finally {
+    await upstream.close();
+  }
+  return figures;
+}
+
+async function consulFigures(select: (name: string) => boolean): Promise<Figure[]> {
   const wantParse = select(`registry.consul.parse.n${N}`);
   const wantBaseline = select(`registry.consul.json-parse.n${N}`);
   const wantUnchanged = select(`registry.consul.unchanged.n${N}`);

@@ -12,6 +12,11 @@
  * - Kong `GET /upstreams/<name>/targets` and `/health`: paging with `size`
  *   (default 100, at most 1000), `offset` and `next`; `Kong-Admin-Token`;
  *   404 for an unknown upstream.
+ * - Eureka `GET /eureka/apps/<APP>` and `/eureka/v2/apps/<APP>`: the
+ *   application's instances, `instance` an array, or a single object when
+ *   there is one (`eurekaSingleObject`); the name matched in upper case;
+ *   404 for an application Eureka does not know; XML unless the request
+ *   accepts `application/json` (Eureka's default).
  * - `faults`: one-shot misbehaviour for the next request (any status and
  *   body, a hang, a connection destroyed before or during the body).
  * - `routes`: any other path, for the generic JSON resolver.
@@ -70,6 +75,10 @@ export class RegistryServer {
   /** Kong: the admin token required, if any. */
   kongToken: string | undefined;
   readonly kong = new Map<string, KongUpstream>();
+  /** Eureka: the instances of each application (by upper-case name). */
+  readonly eureka = new Map<string, unknown[]>();
+  /** Eureka: an application with one instance has `instance` as a single object, not an array of one. */
+  eurekaSingleObject = true;
   readonly #consul = new Map<string, ConsulService>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #server;
@@ -149,6 +158,11 @@ export class RegistryServer {
     const consul = /^\/v1\/health\/service\/([^/]+)$/.exec(url.pathname);
     if (consul) {
       this.#consulHealth(decodeURIComponent(consul[1] as string), req, res, url);
+      return;
+    }
+    const eureka = /^\/eureka(?:\/v2)?\/apps\/([^/]+)\/?$/.exec(url.pathname);
+    if (eureka) {
+      this.#eureka(decodeURIComponent(eureka[1] as string).toUpperCase(), req, res);
       return;
     }
     const kong = /^\/upstreams\/([^/]+)\/(targets|health)\/?$/.exec(url.pathname);
@@ -237,6 +251,22 @@ export class RegistryServer {
     const waiters = this.#waiters.get(name) ?? new Set();
     waiters.add(wake);
     this.#waiters.set(name, waiters);
+  }
+
+  #eureka(name: string, req: IncomingMessage, res: ServerResponse): void {
+    const instances = this.eureka.get(name);
+    if (instances === undefined) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    if (!(req.headers.accept ?? "").includes("application/json")) {
+      res.writeHead(200, { "content-type": "application/xml" });
+      res.end(`<application><name>${name}</name></application>`);
+      return;
+    }
+    const instance = instances.length === 1 && this.eurekaSingleObject ? instances[0] : instances;
+    json(res, 200, { application: { name, instance } });
   }
 
   #kong(name: string, what: "targets" | "health", req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -342,6 +372,53 @@ export function consulEntry(fields: {
     })),
   };
   return entry;
+}
+
+/** A Eureka instance in the documented shape (the fixture's), with what a test varies. */
+export function eurekaInstance(fields: {
+  ip?: unknown;
+  hostName?: unknown;
+  status?: unknown;
+  port?: unknown;
+  portEnabled?: unknown;
+  securePort?: unknown;
+  securePortEnabled?: unknown;
+  metadata?: unknown;
+  app?: string;
+}): unknown {
+  const ip = fields.ip ?? "10.0.1.5";
+  const port = fields.port ?? 8080;
+  const host = fields.hostName ?? `host-${String(ip)}`;
+  return {
+    instanceId: `${String(ip)}:${(fields.app ?? "API").toLowerCase()}:${String(port)}`,
+    hostName: host,
+    app: fields.app ?? "API",
+    ipAddr: ip,
+    status: fields.status ?? "UP",
+    overriddenStatus: "UNKNOWN",
+    port: { $: port, "@enabled": fields.portEnabled ?? "true" },
+    securePort: { $: fields.securePort ?? 443, "@enabled": fields.securePortEnabled ?? "false" },
+    countryId: 1,
+    dataCenterInfo: { "@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", name: "MyOwn" },
+    leaseInfo: {
+      renewalIntervalInSecs: 30,
+      durationInSecs: 90,
+      registrationTimestamp: 1700000000000,
+      lastRenewalTimestamp: 1700000030000,
+      evictionTimestamp: 0,
+      serviceUpTimestamp: 1700000000000,
+    },
+    metadata: fields.metadata === undefined ? { "@class": "java.util.Collections$EmptyMap" } : fields.metadata,
+    homePageUrl: `http://${String(host)}:${String(port)}/`,
+    statusPageUrl: `http://${String(host)}:${String(port)}/info`,
+    healthCheckUrl: `http://${String(host)}:${String(port)}/health`,
+    vipAddress: "api",
+    secureVipAddress: "api",
+    isCoordinatingDiscoveryServer: "false",
+    lastUpdatedTimestamp: "1700000000000",
+    lastDirtyTimestamp: "1700000000000",
+    actionType: "ADDED",
+  };
 }
 
 /** A Kong target in the documented shape (the fixture's). */

@@ -19,8 +19,8 @@ const REDACTED = "<redacted>";
  * snapshot or `util.inspect()` of a resolver never holds them.
  */
 export class Credentials {
-  readonly #headers: readonly (readonly [string, string])[];
-  readonly #secrets: readonly string[];
+  readonly #headers: [string, string][];
+  #secrets: readonly string[];
 
   /**
    * @param headers the user's `headers` option (validated here).
@@ -83,6 +83,28 @@ export class Credentials {
     for (const [name, value] of this.#headers) h.set(name, value);
     if (!h.has("accept")) h.set("accept", "application/json");
     return h;
+  }
+
+  /**
+   * Sets `Authorization: Bearer <token>`, replacing the one set before: a
+   * token read from a file that is rotated while the process runs
+   * (Kubernetes' projected service-account tokens). Every token set stays
+   * a secret: old ones are still redacted from messages.
+   *
+   * @throws InvalidConfigError naming `option` when the token cannot go in a header.
+   */
+  bearer(token: string, option = "token"): void {
+    const value = `Bearer ${token}`;
+    if (token === "" || !validHeader("authorization", value)) {
+      throw new InvalidConfigError(option, "must be a non-empty string that can go in an HTTP header");
+    }
+    const at = this.#headers.findIndex(([name]) => name.toLowerCase() === "authorization");
+    if (at === -1) this.#headers.push(["Authorization", value]);
+    else this.#headers[at] = ["Authorization", value];
+    const secrets = new Set(this.#secrets);
+    secrets.add(value);
+    if (token.length >= MIN_SECRET) secrets.add(token);
+    this.#secrets = [...secrets].sort((a, b) => b.length - a.length);
   }
 
   /** `text` with every secret value replaced by `<redacted>`. */

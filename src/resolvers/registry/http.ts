@@ -60,6 +60,36 @@ export interface RegistryResponse {
   readonly url: string;
 }
 
+/** A streaming GET to a registry (a watch): its body is read as it comes. */
+export interface RegistryStreamRequest {
+  /** Path relative to the base URL, already encoded. */
+  readonly path: string;
+  /** Query parameters, in order. */
+  readonly query?: readonly (readonly [string, string])[];
+  /**
+   * Longest silence, ms (no byte of the answer, headers included): past it
+   * the request is torn down and fails as `ERR_REGISTRY_STALLED`.
+   */
+  readonly stallMs: number;
+  /** What the stall error says after the URL: `"no event and no bookmark for ..."`. */
+  readonly stall: string;
+}
+
+/** The body of a streaming GET, read chunk by chunk. */
+export interface RegistryStream {
+  /** The URL asked, as errors show it (no credentials). */
+  readonly url: string;
+  /**
+   * The next chunk of the body, or `undefined` at its end. Rejects with a
+   * `RegistryError` (`ERR_REGISTRY_STALLED` after `stallMs` of silence,
+   * `ERR_REGISTRY_CONNECT` when the connection broke), with the signal's
+   * reason when it aborted, or with the reason given to `close()`.
+   */
+  read(): Promise<Uint8Array | undefined>;
+  /** Ends the request (its connection is closed) and its stall timer; a pending `read()` rejects with `reason`. Idempotent. */
+  close(reason: unknown): void;
+}
+
 /** Bytes of an error answer's body quoted in the error message. */
 const SNIPPET_BYTES = 512;
 const SNIPPET_CHARS = 200;
@@ -142,6 +172,98 @@ export class RegistryHttp {
       deadline.cancel();
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * Opens a streaming GET (a watch) on the current base URL: resolves once
+   * a 2xx status and its headers are in, with the body to read as it
+   * comes. A silence of `stallMs` at any point (before the headers, between
+   * two chunks) tears the request down as `ERR_REGISTRY_STALLED`; a status
+   * other than 2xx rejects as `get()` does (`ERR_REGISTRY_HTTP`, `status`
+   * set); a retryable failure moves to the next base URL. The request ends
+   * when the body ends, fails, `close()` is called, or `signal` aborts:
+   * no timer or socket is left.
+   */
+  async open(request: RegistryStreamRequest, signal: AbortSignal): Promise<RegistryStream> {
+    if (signal.aborted) throw signal.reason;
+    const c = this.#config;
+    const url = new URL(request.path, c.bases[this.#current]);
+    for (const [name, value] of request.query ?? []) url.searchParams.append(name, value);
+    const shown = c.credentials.urlText(url);
+    const context = this.context(shown);
+    const controller = new AbortController();
+    let ended = false;
+    let closedWith: { reason: unknown } | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      watchdog.cancel();
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      end();
+      controller.abort(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const watchdog = new Watchdog(c.clock, request.stallMs, () => controller.abort(new Error("stalled")));
+    /** The error a failure of the request or its body is. */
+    const failure = (caught: unknown): unknown => {
+      end();
+      controller.abort();
+      if (signal.aborted) return signal.reason;
+      if (closedWith !== undefined) return closedWith.reason;
+      const error =
+        caught instanceof RegistryError
+          ? caught
+          : watchdog.expired
+            ? new RegistryError("ERR_REGISTRY_STALLED", context, request.stall)
+            : this.#connectError(caught, context);
+      if (error.retryable) this.#current = (this.#current + 1) % c.bases.length;
+      return error;
+    };
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      const response = await c.fetch(url, {
+        headers: c.credentials.headers(),
+        signal: controller.signal,
+        redirect: "manual",
+      });
+      if (response.status < 200 || response.status > 299) throw await this.#statusError(response, context);
+      watchdog.feed();
+      reader = response.body?.getReader();
+    } catch (caught) {
+      throw failure(caught);
+    }
+    let failed: { error: unknown } | undefined;
+    return {
+      url: shown,
+      read: async () => {
+        if (closedWith !== undefined) throw closedWith.reason;
+        if (failed !== undefined) throw failed.error;
+        if (reader === undefined || ended) return undefined;
+        try {
+          const { done, value } = await reader.read();
+          const closed = closedWith as { reason: unknown } | undefined; // set by close() while the read waited
+          if (closed !== undefined) throw closed.reason;
+          if (done) {
+            end();
+            return undefined;
+          }
+          watchdog.feed();
+          return value;
+        } catch (caught) {
+          failed ??= { error: failure(caught) };
+          throw failed.error;
+        }
+      },
+      close: (reason) => {
+        if (closedWith !== undefined || failed !== undefined) return;
+        closedWith = { reason };
+        end();
+        controller.abort(reason);
+        reader?.cancel(reason).catch(() => {});
+      },
+    };
   }
 
   async #exchange(

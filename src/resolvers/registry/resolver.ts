@@ -47,6 +47,8 @@ export abstract class RegistryResolver extends RefreshingResolver {
   protected readonly http: RegistryHttp;
   /** Scheme of every endpoint. */
   protected readonly scheme: string;
+  /** The credentials of every request (a resolver whose token rotates sets it again: `Credentials.bearer`). */
+  protected readonly credentials: Credentials;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = () => {
     void this.close();
@@ -58,6 +60,7 @@ export abstract class RegistryResolver extends RefreshingResolver {
     this.registry = init.registry;
     this.scheme = init.settings.scheme;
     const credentials = new Credentials(init.headers, init.token, init.bases.userInfo);
+    this.credentials = credentials;
     this.http = new RegistryHttp({
       registry: init.registry,
       resolver: init.settings.name,
@@ -115,7 +118,7 @@ export abstract class RegistryResolver extends RefreshingResolver {
       e.code,
       this.http.context(e.url),
       `${e.detail}; keeping the last good set of ${kept} endpoint(s) until ${left} more refresh(es) confirm the empty answer`,
-      { cause: e },
+      { cause: e, status: e.status },
     );
   }
 

@@ -1,5 +1,7 @@
 /**
- * Bad input for every registry adapter (Consul, Kong, generic JSON), one
+ * Bad input for every registry adapter (Consul, Kong, generic JSON, Eureka,
+ * Kubernetes: its list, asked for by `refresh()`; the watch's bad input is
+ * in kubernetes.test.ts), one
  * table: HTTP 500, 404 and 401, a timeout, truncated and invalid JSON,
  * wrong types, a huge body, duplicate instances, ports out of range, an
  * empty list once. Each starts from a good set of two endpoints and must
@@ -7,18 +9,24 @@
  * with some bad instances, the good ones published and the bad ones
  * reported), no crash and no unhandled rejection; a good answer afterwards
  * is taken as usual. The registries are played by the loopback server of
- * test/helpers/registry-server.ts in their documented shapes (Consul and
- * Kong cannot run here); Consul polls here (`blocking: false`), its
+ * test/helpers/registry-server.ts (and test/helpers/kubernetes-api.ts) in
+ * their documented shapes (none of them can run here); Consul polls here (`blocking: false`), its
  * blocking queries are covered in consul.test.ts. Time: a ManualClock.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Endpoint, RegistryError, RegistryErrorCode } from "../../../src/index.js";
-import { consulResolver, jsonResolver, kongResolver } from "../../../src/index.js";
+import { consulResolver, eurekaResolver, jsonResolver, kongResolver, kubernetesResolver } from "../../../src/index.js";
 import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { until } from "../../helpers/dns-server.js";
-import { consulEntry, kongTarget, RegistryServer } from "../../helpers/registry-server.js";
+import { endpointSlice, KubernetesApi } from "../../helpers/kubernetes-api.js";
+import { consulEntry, eurekaInstance, kongTarget, RegistryServer } from "../../helpers/registry-server.js";
 
-type Refreshing = ReturnType<typeof consulResolver> | ReturnType<typeof kongResolver> | ReturnType<typeof jsonResolver>;
+type Refreshing =
+  | ReturnType<typeof consulResolver>
+  | ReturnType<typeof kongResolver>
+  | ReturnType<typeof jsonResolver>
+  | ReturnType<typeof eurekaResolver>
+  | ReturnType<typeof kubernetesResolver>;
 
 /** An adapter: how to build its resolver, and bodies in its shape. */
 interface Adapter {
@@ -87,6 +95,92 @@ const ADAPTERS: readonly Adapter[] = [
     body: (instances) => JSON.stringify(instances.map(([host, port]) => ({ host, port }))),
     wrongShape: [JSON.stringify({ nodes: [] }), "ERR_REGISTRY_MAPPING"],
     wrongTypes: JSON.stringify([{ host: 10, port: 80 }, { host: "10.0.0.3", port: "80" }, { host: "10.0.0.4" }, null]),
+  },
+  {
+    name: "eureka",
+    create: (server, clock) => eurekaResolver("API", { servers: `${server.url}/eureka`, clock, ...common }),
+    good: (server) =>
+      server.eureka.set(
+        "API",
+        GOOD.map(([ip, port]) => eurekaInstance({ ip, port })),
+      ),
+    body: (instances) =>
+      JSON.stringify({
+        application: { name: "API", instance: instances.map(([ip, port]) => eurekaInstance({ ip, port })) },
+      }),
+    wrongShape: [JSON.stringify({ applications: { application: [] } }), "ERR_REGISTRY_BODY"],
+    wrongTypes: JSON.stringify({
+      application: {
+        name: "API",
+        instance: [
+          { status: "UP", ipAddr: 10, port: { $: 80, "@enabled": "true" } },
+          eurekaInstance({ ip: "10.0.0.3", port: "80x" }),
+          eurekaInstance({ ip: "10.0.0.4", metadata: "v1" }),
+          eurekaInstance({ ip: "10.0.0.5", port: { $: 80 } }),
+          null,
+        ],
+      },
+    }),
+  },
+  {
+    name: "kubernetes",
+    create: (server, clock) =>
+      kubernetesResolver("api", {
+        apiServer: server.url,
+        clock,
+        minIntervalMs: 0,
+        minListIntervalMs: 0,
+        ...common,
+      }),
+    good: (server) => {
+      const api = new KubernetesApi().install(server);
+      api.set(
+        endpointSlice(
+          "api-1",
+          "api",
+          GOOD.map(([ip]) => ({ ip })),
+        ),
+      );
+    },
+    body: (instances) => {
+      // One slice per port, as the EndpointSlice controller groups endpoints.
+      const ports = [...new Set(instances.map(([, port]) => port))];
+      const items = ports.map((port, i) =>
+        endpointSlice(
+          `api-${i}`,
+          "api",
+          instances.filter(([, p]) => p === port).map(([ip]) => ({ ip })),
+          { ports: [{ name: "http", protocol: "TCP", port }] },
+        ),
+      );
+      return JSON.stringify({ kind: "EndpointSliceList", metadata: { resourceVersion: "7" }, items });
+    },
+    wrongShape: [JSON.stringify({ kind: "EndpointSliceList", metadata: {}, items: {} }), "ERR_REGISTRY_BODY"],
+    wrongTypes: JSON.stringify({
+      kind: "EndpointSliceList",
+      metadata: { resourceVersion: "7" },
+      items: [
+        {
+          metadata: { name: "api-x" },
+          addressType: "IPv4",
+          ports: [{ name: "http", port: 8080 }],
+          endpoints: [
+            { addresses: "10.0.0.3" },
+            { addresses: [10] },
+            { addresses: ["10.0.0.4"], conditions: "ready" },
+            { addresses: ["10.0.0.5"], conditions: { ready: "true" } },
+            { addresses: ["10.0.0.6"], zone: 5 },
+            null,
+          ],
+        },
+        {
+          metadata: { name: "api-y" },
+          addressType: "IPv4",
+          ports: [{ name: "http", port: "8080" }],
+          endpoints: [{ addresses: ["10.0.0.7"] }],
+        },
+      ],
+    }),
   },
 ];
 

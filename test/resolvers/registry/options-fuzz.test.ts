@@ -5,8 +5,15 @@
  * is made. Also the `Watchdog` the stall detection is built on.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { consulResolver, InvalidConfigError, jsonResolver, kongResolver } from "../../../src/index.js";
+import { describe, expect, it, vi } from "vitest";
+import {
+  consulResolver,
+  eurekaResolver,
+  InvalidConfigError,
+  jsonResolver,
+  kongResolver,
+  kubernetesResolver,
+} from "../../../src/index.js";
 import { Watchdog } from "../../../src/resolvers/registry/watchdog.js";
 import { ManualClock } from "../../../src/testing/index.js";
 
@@ -46,6 +53,25 @@ const CONSUL = new Set([
 ]);
 const KONG = new Set([...SHARED, "upstream", "url", "workspace", "health", "pageSize"]);
 const JSON_KNOWN = new Set([...SHARED, "url", "map"]);
+const EUREKA = new Set([...SHARED, "app", "servers", "host", "preferSecure"]);
+const KUBERNETES = new Set([
+  ...SHARED,
+  "service",
+  "namespace",
+  "port",
+  "condition",
+  "addressType",
+  "apiServer",
+  "tokenFile",
+  "ca",
+  "caFile",
+  "serviceAccountDir",
+  "bookmarkIntervalMs",
+  "stallFactor",
+  "watchTimeoutMs",
+  "minIntervalMs",
+  "minListIntervalMs",
+]);
 
 /** A value for an option: mostly plausible, sometimes anything. */
 const value = fc.oneof(
@@ -131,6 +157,44 @@ describe(`registry factories: ${RUNS} random arguments each, a resolver or an In
       { numRuns: RUNS, seed: 63 },
     );
     expect(built).toBeGreaterThan(RUNS / 40); // arrays and other non-objects are refused as options
+  });
+
+  it("eurekaResolver(app, options)", () => {
+    let built = 0;
+    fc.assert(
+      fc.property(fc.oneof(fc.constant("API"), value), options([...EUREKA]), (app, o) => {
+        if (worksOrConfigError(() => eurekaResolver(app as string, o as never), EUREKA)) built++;
+      }),
+      { numRuns: RUNS, seed: 64 },
+    );
+    expect(built).toBeGreaterThan(RUNS / 20);
+  });
+
+  it("kubernetesResolver(service, options) (outside a cluster: apiServer mostly given)", () => {
+    vi.stubEnv("KUBERNETES_SERVICE_HOST", "");
+    let built = 0;
+    try {
+      fc.assert(
+        fc.property(
+          fc.oneof(fc.constant("api"), value),
+          options([...KUBERNETES]).map((o) =>
+            typeof o === "object" &&
+            o !== null &&
+            !Array.isArray(o) &&
+            Math.abs(JSON.stringify(o)?.length ?? 0) % 4 !== 0
+              ? { apiServer: "http://127.0.0.1:6443", serviceAccountDir: "/nonexistent", ...o }
+              : o,
+          ),
+          (service, o) => {
+            if (worksOrConfigError(() => kubernetesResolver(service as string, o as never), KUBERNETES)) built++;
+          },
+        ),
+        { numRuns: RUNS, seed: 65 },
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(built).toBeGreaterThan(RUNS / 20);
   });
 });
 

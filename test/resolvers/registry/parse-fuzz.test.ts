@@ -13,8 +13,14 @@ import { RegistryError } from "../../../src/index.js";
 import { BodyProblem, parseJson } from "../../../src/resolvers/registry/body.js";
 import { parseConsulHealth } from "../../../src/resolvers/registry/consul-health.js";
 import { nextConsulIndex } from "../../../src/resolvers/registry/consul-index.js";
+import { parseEurekaApplication } from "../../../src/resolvers/registry/eureka-apps.js";
+import type { RegistryStream } from "../../../src/resolvers/registry/http.js";
 import { InstanceList } from "../../../src/resolvers/registry/instances.js";
 import { jsonInstances } from "../../../src/resolvers/registry/json.js";
+import { JsonLines } from "../../../src/resolvers/registry/json-lines.js";
+import { SliceSet } from "../../../src/resolvers/registry/k8s-endpoints.js";
+import type { ParsedSlice, SliceOptions } from "../../../src/resolvers/registry/k8s-slices.js";
+import { parseSliceEvent, parseSliceList } from "../../../src/resolvers/registry/k8s-slices.js";
 import {
   addKongTarget,
   kongRecord,
@@ -161,6 +167,147 @@ const jsonInstance = mostly(
   fc.oneof(any, text),
 );
 
+/** Nearly always `good`: for fields whose bad values make a whole answer fail, so deeper paths are still reached. */
+const often = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) =>
+  fc.oneof({ arbitrary: good, weight: 20 }, { arbitrary: bad, weight: 1 });
+const flag = mostly(fc.constantFrom("true", "true", true, "false", false), any);
+const eurekaPort = mostly(
+  fc.record({ $: mostly(port, port.map(String)), "@enabled": flag }, { requiredKeys: [] }),
+  any,
+);
+const eurekaInstance = mostly(
+  fc.record(
+    {
+      instanceId: fc.oneof(text, any),
+      hostName: address,
+      ipAddr: address,
+      status: mostly(fc.constantFrom("UP", "UP", "UP", "UP", "DOWN", "STARTING", "OUT_OF_SERVICE", "UNKNOWN"), any),
+      port: eurekaPort,
+      securePort: eurekaPort,
+      metadata: mostly(
+        fc.oneof(
+          fc.constant({ "@class": "java.util.Collections$EmptyMap" }),
+          fc.record({ weight: mostly(weight.map(String), weight), zone: text, version: text }, { requiredKeys: [] }),
+          meta,
+        ),
+        any,
+      ),
+      dataCenterInfo: mostly(fc.record({ metadata: fc.record({ "availability-zone": text }) }), any),
+    },
+    { requiredKeys: ["status"] },
+  ),
+  any,
+);
+const eurekaBody = often(
+  fc.record({
+    application: often(
+      fc.record(
+        {
+          name: text,
+          instance: fc.oneof(fc.array(eurekaInstance, { maxLength: 6 }), eurekaInstance, fc.constant(null)),
+        },
+        { requiredKeys: [] },
+      ),
+      any,
+    ),
+  }),
+  any,
+);
+
+const condition = mostly(fc.constantFrom(true, true, true, false, null), any);
+const sliceEndpoint = mostly(
+  fc.record(
+    {
+      addresses: mostly(fc.array(address, { minLength: 1, maxLength: 2 }), any),
+      conditions: mostly(
+        fc.record({ ready: condition, serving: condition, terminating: condition }, { requiredKeys: [] }),
+        any,
+      ),
+      zone: mostly(text, any),
+      nodeName: fc.oneof(text, any),
+      hostname: fc.oneof(text, any),
+      targetRef: mostly(fc.record({ kind: fc.constantFrom("Pod", "Node"), name: text }), any),
+    },
+    { requiredKeys: ["addresses"] },
+  ),
+  any,
+);
+const slicePort = mostly(
+  fc.record(
+    {
+      name: mostly(fc.constantFrom("http", "http", "grpc", ""), any),
+      port: port,
+      protocol: mostly(fc.constantFrom("TCP", "TCP", "TCP", "UDP", "SCTP"), any),
+    },
+    { requiredKeys: ["port"] },
+  ),
+  any,
+);
+const sliceName = often(fc.constantFrom("s-1", "s-2", "s-3", "s-4"), any);
+const slice = often(
+  fc.record(
+    {
+      metadata: often(
+        fc.record(
+          { name: sliceName, resourceVersion: mostly(fc.nat().map(String), any), labels: meta },
+          { requiredKeys: ["name"] },
+        ),
+        any,
+      ),
+      addressType: mostly(fc.constantFrom("IPv4", "IPv4", "IPv4", "IPv6", "FQDN"), any),
+      ports: often(
+        fc.oneof(fc.array(slicePort, { minLength: 1, maxLength: 1 }), fc.array(slicePort, { maxLength: 3 })),
+        any,
+      ),
+      endpoints: often(fc.array(sliceEndpoint, { minLength: 1, maxLength: 5 }), any),
+    },
+    { requiredKeys: ["metadata", "endpoints"] },
+  ),
+  any,
+);
+const sliceList = often(
+  fc.record(
+    {
+      metadata: often(
+        fc.record(
+          { resourceVersion: often(fc.nat().map(String), any), continue: fc.oneof(text, any) },
+          { requiredKeys: ["resourceVersion"] },
+        ),
+        any,
+      ),
+      items: often(fc.array(slice, { maxLength: 3 }), any),
+    },
+    { requiredKeys: ["metadata", "items"] },
+  ),
+  any,
+);
+const sliceEvent = mostly(
+  fc.record(
+    {
+      type: mostly(fc.constantFrom("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"), any),
+      object: mostly(
+        fc.oneof(
+          slice,
+          fc.record({
+            kind: fc.constant("Status"),
+            code: mostly(fc.constantFrom(410, 500), any),
+            reason: text,
+            message: text,
+          }),
+        ),
+        any,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  any,
+);
+const sliceOptions: fc.Arbitrary<SliceOptions> = fc.record({
+  scheme: fc.constant("http"),
+  port: fc.constantFrom(undefined, undefined, "http", "http", "grpc", "", 8080, 8080, 8080),
+  condition: fc.constantFrom("ready" as const, "serving" as const),
+});
+
 describe("registry parsers, random JSON", () => {
   it(`parseConsulHealth: valid unique endpoints and dropped reasons, or ERR_REGISTRY_BODY (${RUNS} inputs)`, () => {
     const reached = { endpoints: 0, dropped: 0 };
@@ -230,6 +377,134 @@ describe("registry parsers, random JSON", () => {
       { numRuns: RUNS, seed: 3030 },
     );
     expect(reached).toBeGreaterThan(RUNS / 20);
+  });
+
+  it(`parseEurekaApplication: valid unique endpoints, or ERR_REGISTRY_BODY (${RUNS} inputs)`, () => {
+    const reached = { endpoints: 0, dropped: 0 };
+    fc.assert(
+      fc.property(
+        eurekaBody,
+        fc.constantFrom("ipAddr" as const, "hostName" as const),
+        fc.boolean(),
+        (body, host, preferSecure) => {
+          const out = typed(
+            () => parseEurekaApplication(body, { scheme: "http", host, preferSecure }, CONTEXT),
+            ["ERR_REGISTRY_BODY"],
+          );
+          if (out === undefined) return;
+          expectValid(out.endpoints);
+          for (const e of out.endpoints) {
+            expect(["http", "https"]).toContain(e.scheme);
+            expect(Object.hasOwn(e.metadata, "@class")).toBe(false);
+          }
+          for (const d of out.dropped) expect(typeof d.record === "string" && typeof d.reason === "string").toBe(true);
+          if (out.endpoints.length > 0) reached.endpoints++;
+          if (out.dropped.length > 0) reached.dropped++;
+        },
+      ),
+      { numRuns: RUNS, seed: 6060 },
+    );
+    expect(reached.endpoints).toBeGreaterThan(RUNS / 20);
+    expect(reached.dropped).toBeGreaterThan(RUNS / 20);
+  });
+
+  it(`Kubernetes lists and watch events into a SliceSet: valid unique endpoints, or ERR_REGISTRY_BODY (${RUNS} inputs)`, () => {
+    const reached = { listed: 0, endpoints: 0, dropped: 0, events: 0 };
+    fc.assert(
+      fc.property(
+        sliceList,
+        fc.array(sliceEvent, { maxLength: 6 }),
+        sliceOptions,
+        fc.constantFrom("IPv4" as const, "IPv6" as const, "auto" as const, "auto" as const, "auto" as const),
+        (list, events, options, family) => {
+          const set = new SliceSet(family);
+          // The oracle: the slices held, by name, as a plain Map.
+          const held = new Map<string, ParsedSlice>();
+          const listed = typed(() => parseSliceList(list, options, CONTEXT), ["ERR_REGISTRY_BODY"]);
+          if (listed !== undefined) {
+            expect(typeof listed.resourceVersion === "string" && listed.resourceVersion !== "").toBe(true);
+            set.reset(listed.slices);
+            for (const slice of listed.slices) held.set(slice.name, slice);
+            expectValid(set.endpoints());
+            if (set.endpoints().length > 0) reached.listed++;
+          }
+          for (const line of events) {
+            const event = typed(() => parseSliceEvent(line, options, CONTEXT), ["ERR_REGISTRY_BODY"]);
+            if (event === undefined) continue;
+            reached.events++;
+            if (event.type === "ADDED" || event.type === "MODIFIED") {
+              set.apply(event.slice.name, event.slice);
+              held.set(event.slice.name, event.slice);
+            } else if (event.type === "DELETED") {
+              set.apply(event.name, undefined);
+              held.delete(event.name);
+            }
+          }
+          const endpoints = set.endpoints();
+          expectValid(endpoints);
+          // Exactly the endpoints the held slices of the family in use list, each id once.
+          const families = [...held.values()].map((h) => h.addressType);
+          const inUse =
+            family !== "auto" ? family : families.includes("IPv4") || !families.includes("IPv6") ? "IPv4" : "IPv6";
+          expect(set.family).toBe(inUse);
+          const expected = new Set(
+            [...held.values()].filter((h) => h.addressType === inUse).flatMap((h) => h.endpoints.map((e) => e.id)),
+          );
+          expect(new Set(endpoints.map((e) => e.id))).toEqual(expected);
+          for (const d of set.dropped())
+            expect(typeof d.record === "string" && typeof d.reason === "string").toBe(true);
+          if (endpoints.length > 0) reached.endpoints++;
+          if (set.dropped().length > 0) reached.dropped++;
+        },
+      ),
+      { numRuns: RUNS, seed: 7070 },
+    );
+    expect(reached.listed).toBeGreaterThan(RUNS / 20);
+    expect(reached.endpoints).toBeGreaterThan(RUNS / 20);
+    expect(reached.dropped).toBeGreaterThan(RUNS / 20);
+    expect(reached.events).toBeGreaterThan(RUNS / 5);
+  });
+
+  it(`JsonLines: random chunks of JSON lines are values or typed errors (${RUNS} inputs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            any.map((v) => JSON.stringify(v) ?? "null"),
+            fc.string({ maxLength: 10 }),
+          ),
+          { maxLength: 5 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        async (lines, cuts, trailingNewline) => {
+          const bytes = new TextEncoder().encode(lines.join("\n") + (trailingNewline ? "\n" : ""));
+          const chunks: Uint8Array[] = [];
+          for (let at = 0, i = 0; at < bytes.length; i++) {
+            const size = cuts[i % cuts.length] as number;
+            chunks.push(bytes.subarray(at, at + size));
+            at += size;
+          }
+          const stream: RegistryStream = { url: CONTEXT.url, read: async () => chunks.shift(), close: () => {} };
+          const reader = new JsonLines(stream, 200, CONTEXT);
+          const values: unknown[] = [];
+          try {
+            for (let v = await reader.next(); v !== undefined; v = await reader.next()) values.push(v);
+          } catch (error) {
+            if (
+              !(error instanceof RegistryError) ||
+              !["ERR_REGISTRY_BODY", "ERR_REGISTRY_TOO_LARGE"].includes(error.code)
+            ) {
+              throw error;
+            }
+            return;
+          }
+          const expected = lines.filter((l) => l.trim() !== "").map((l) => JSON.parse(l.replace(/\r$/, "")));
+          expect(values).toEqual(expected);
+        },
+      ),
+      { numRuns: RUNS, seed: 8080 },
+    );
   });
 
   it(`parseJson: random bytes are JSON or a BodyProblem "invalid" (${RUNS} inputs)`, () => {
