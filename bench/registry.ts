@@ -23,14 +23,15 @@
  *   MODIFIED EndpointSlice in which 1 endpoint of 100 changed its address)
  *   applied to a `kubernetesResolver` holding 100 slices of 100 endpoints
  *   (10,000), up to the upstream's `endpoints` event: the line read from the
- *   watch stream, JSON, the slice read, the slice set updated, the whole set
- *   published (normalized, compared) and diffed into the upstream, which
- *   rebuilds its picker. The stream is a `fetch` of the bench's own (no
+ *   watch stream, JSON, the slice read, the slice set updated, the change
+ *   published as a delta (`publishChanges()`) and applied by the upstream in
+ *   O(changed), which then rebuilds its picker (O(n)). The stream is a `fetch` of the bench's own (no
  *   socket). Median of 30 after 5 warm-up events. Target: ≤ 1 ms.
  * - `registry.k8s.event.n10000` (ms): the part of it that is already
  *   O(changed), measured in the same rounds, interleaved: JSON.parse of the
  *   same line, `parseSliceEvent` and `SliceSet.apply` on a set of the same
- *   10,000 endpoints. The difference is whole-set publishing.
+ *   10,000 endpoints. The difference is the publishing, the refresh loop's
+ *   step and the upstream's apply and picker rebuild.
  *
  * Prints nothing; closes the resolvers and upstreams before returning.
  */

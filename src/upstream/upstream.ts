@@ -771,7 +771,15 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const updated: Endpoint[] = [];
     const removed: UpstreamHost[] = [];
     const hosts = this.#hosts.slice();
+    // Kong's weights, kept in step: total and available move by what joined, left or changed.
+    const weightChange = { total: 0, available: 0 };
+    const count = (host: UpstreamHost, sign: number) => {
+      const w = sign * host.endpoint.weight;
+      weightChange.total += w;
+      if (this.#table.down[host.slot] === 0) weightChange.available += w;
+    };
     const leave = (host: UpstreamHost) => {
+      count(host, -1);
       this.#byId.delete(host.endpoint.id);
       removed.push(host);
       const i = hostIndex(hosts, host.endpoint.id);
@@ -789,13 +797,18 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       }
       if (host === undefined) {
         const joined = this.#join(e, now, true);
+        count(joined, 1);
         added.push(joined);
         hosts.splice(hostIndex(hosts, e.id), 0, joined);
-      } else if (this.#update(host, e, now)) {
-        updated.push(e);
+      } else {
+        count(host, -1);
+        if (this.#update(host, e, now)) updated.push(e);
+        count(host, 1);
       }
     }
-    if (added.length > 0 || updated.length > 0 || removed.length > 0) this.#applied(hosts, added, updated, removed);
+    if (added.length > 0 || updated.length > 0 || removed.length > 0) {
+      this.#applied(hosts, added, updated, removed, weightChange);
+    }
   }
 
   /** A new endpoint: a slot in the table, known by id and slot; with `warm`, slow start ramps it. */
@@ -818,7 +831,13 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   }
 
   /** A set change is known: the leavers' slots are freed, plug-ins told, pickers rebuilt, events emitted. */
-  #applied(hosts: UpstreamHost[], added: UpstreamHost[], updated: Endpoint[], removed: UpstreamHost[]): void {
+  #applied(
+    hosts: UpstreamHost[],
+    added: UpstreamHost[],
+    updated: Endpoint[],
+    removed: UpstreamHost[],
+    weightChange?: { total: number; available: number },
+  ): void {
     const table = this.#table;
     this.#hosts = hosts;
     for (const host of removed) {
@@ -830,13 +849,26 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     for (const host of added) for (const p of this.#plugins) p.onJoin?.(host);
     this.#planner.rebuild(hosts);
     this.#swapPicker();
-    this.#countWeight();
-    this.emit("endpoints", {
-      endpoints: this.endpoints,
-      added: added.map((h) => h.endpoint),
-      removed: removed.map((h) => h.endpoint),
-      updated,
-    });
+    if (weightChange === undefined) {
+      this.#countWeight();
+    } else {
+      this.#weightTotal += weightChange.total;
+      this.#weightAvailable += weightChange.available;
+    }
+    if (this.listenerCount("endpoints") > 0) {
+      const upstream = this;
+      let all: readonly Endpoint[] | undefined;
+      this.emit("endpoints", {
+        // The whole set only for a listener that reads it: a delta stays O(changed) up to here.
+        get endpoints() {
+          all ??= upstream.endpoints;
+          return all;
+        },
+        added: added.map((h) => h.endpoint),
+        removed: removed.map((h) => h.endpoint),
+        updated,
+      });
+    }
     this.#checkHealth();
   }
 

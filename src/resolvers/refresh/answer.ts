@@ -30,6 +30,22 @@ export interface RefreshAnswer {
    * family failed while the other answered).
    */
   readonly partial?: Error | undefined;
+  /**
+   * Exactly what changed since the resolver's last answer, when it knows (a
+   * watch): the loop then publishes the change (`publishChanges()`, applied
+   * in O(changed)) rather than the whole set, and reads `endpoints` only
+   * when `size` is 0 or nothing was published yet (make it a getter to keep
+   * an event O(changed)).
+   */
+  readonly changes?: AnswerChanges | undefined;
+}
+
+/** `RefreshAnswer.changes`: the endpoints that joined or changed, the ids that left, and the set's size after. */
+export interface AnswerChanges {
+  readonly upserts: readonly Endpoint[];
+  readonly removals: readonly string[];
+  /** How many endpoints the set holds with the change applied. */
+  readonly size: number;
 }
 
 /** What the refresh loop tells a resolver about the lookup it asks for. */

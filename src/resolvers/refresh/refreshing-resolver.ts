@@ -198,7 +198,8 @@ export abstract class RefreshingResolver extends Resolver {
   }
 
   #onAnswer(answer: RefreshAnswer): number {
-    if (answer.endpoints.length === 0) {
+    const changes = answer.changes;
+    if ((changes?.size ?? answer.endpoints.length) === 0) {
       if (answer.dropped.length > 0) {
         this.#noteDropped(answer.dropped);
         return this.#onFailure(this.invalidRecordsError(answer.dropped));
@@ -211,7 +212,8 @@ export abstract class RefreshingResolver extends Resolver {
     // the errors of this answer come after it, so they stay visible until the
     // next answer without them. A partial answer is reported on every refresh
     // that has one; dropped records once per change of the list.
-    this.publish(answer.endpoints);
+    if (changes !== undefined && this.endpoints !== undefined) this.publishChanges(changes.upserts, changes.removals);
+    else this.publish(answer.endpoints);
     if (this.#noteDropped(answer.dropped) && answer.dropped.length > 0) {
       this.fail(this.invalidRecordsError(answer.dropped));
     }

@@ -1,6 +1,6 @@
 import type { Endpoint } from "../../endpoint.js";
 import { sameEndpoint } from "../../endpoint.js";
-import type { DroppedRecord } from "../refresh/answer.js";
+import type { AnswerChanges, DroppedRecord } from "../refresh/answer.js";
 import type { ParsedSlice } from "./k8s-slices.js";
 
 /** The address family whose slices are used: one, or the first the service has of IPv4 then IPv6. */
@@ -40,6 +40,9 @@ export class SliceSet {
     ["IPv6", 0],
   ]);
   #cached: Endpoint[] | undefined;
+  // Ids of the family in use whose endpoint in force changed since takeChanges(); #whole: the set must go whole.
+  readonly #touched = new Set<string>();
+  #whole = true;
 
   constructor(family: SliceFamily) {
     this.#family = family;
@@ -63,6 +66,32 @@ export class SliceSet {
     for (const family of this.#slicesOf.keys()) this.#slicesOf.set(family, 0);
     this.#cached = undefined;
     for (const slice of slices) this.apply(slice.name, slice);
+    this.#whole = true;
+  }
+
+  /**
+   * What changed in the merged set since the last call (the ids whose
+   * endpoint in force came, went or changed), with the set's size; or
+   * `undefined` when the set must be published whole (after `reset()`, or
+   * when the family in use switched). O(changed).
+   */
+  takeChanges(): AnswerChanges | undefined {
+    const touched = this.#touched;
+    if (this.#whole) {
+      this.#whole = false;
+      touched.clear();
+      return undefined;
+    }
+    const map = this.#byFamily.get(this.family) as Map<string, Held[]>;
+    const upserts: Endpoint[] = [];
+    const removals: string[] = [];
+    for (const id of touched) {
+      const held = map.get(id);
+      if (held === undefined) removals.push(id);
+      else upserts.push((held[0] as Held).endpoint);
+    }
+    touched.clear();
+    return { upserts, removals, size: map.size };
   }
 
   /**
@@ -79,18 +108,28 @@ export class SliceSet {
       this.#slices.delete(name);
       const kept = slice?.addressType === previous.addressType ? new Set(slice.endpoints.map((e) => e.id)) : undefined;
       for (const e of previous.endpoints) {
-        if (kept?.has(e.id) !== true && this.#remove(previous.addressType, e.id, name))
-          changed ||= previous.addressType === familyBefore;
+        if (kept?.has(e.id) !== true && this.#remove(previous.addressType, e.id, name)) {
+          if (previous.addressType === familyBefore) {
+            changed = true;
+            this.#touched.add(e.id);
+          }
+        }
       }
     }
     if (slice !== undefined) {
       this.#slices.set(name, slice);
       this.#count(slice.addressType, 1);
       for (const e of slice.endpoints) {
-        if (this.#put(slice.addressType, e, name)) changed ||= slice.addressType === familyBefore;
+        if (this.#put(slice.addressType, e, name) && slice.addressType === familyBefore) {
+          changed = true;
+          this.#touched.add(e.id);
+        }
       }
     }
-    if (this.family !== familyBefore) changed = true;
+    if (this.family !== familyBefore) {
+      changed = true;
+      this.#whole = true;
+    }
     if (changed) this.#cached = undefined;
     return changed;
   }

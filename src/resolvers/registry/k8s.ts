@@ -35,8 +35,9 @@ interface Watch {
  *   a streamed GET, one JSON event per line.
  * - ADDED / MODIFIED / DELETED replace or remove one slice; all slices of
  *   the service are merged (`SliceSet`); a burst of events already
- *   received is applied at once, then the whole set is published (through
- *   the shared refresh loop, which diffs it and confirms an empty one).
+ *   received is applied at once, then published through the shared
+ *   refresh loop as what it changed (`publishChanges()`: upstreams apply it
+ *   in O(changed); an empty set is still confirmed before it is believed).
  *   BOOKMARK moves the `resourceVersion` only.
  * - 410 Gone (as the watch's status, or an ERROR event with code 410: the
  *   `resourceVersion` is too old) lists again. Other ERROR events: 5xx and
@@ -226,8 +227,19 @@ export class KubernetesResolver extends RegistryResolver {
       : this.#slices.apply(event.slice.name, event.slice);
   }
 
+  /** The whole set after a list; after watch events, what they changed (published in O(changed)). */
   #answer(): RefreshAnswer {
-    return { endpoints: this.#slices.endpoints(), dropped: this.#slices.dropped(), delayMs: 0 };
+    const slices = this.#slices;
+    const changes = slices.takeChanges();
+    if (changes === undefined) return { endpoints: slices.endpoints(), dropped: slices.dropped(), delayMs: 0 };
+    return {
+      get endpoints() {
+        return slices.endpoints();
+      },
+      changes,
+      dropped: slices.dropped(),
+      delayMs: 0,
+    };
   }
 
   /** Opens a watch from the `resourceVersion` held; `undefined` when a list was asked for meanwhile. */

@@ -64,10 +64,14 @@ function resolver(service = "api", options: KubernetesResolverOptions = {}): Kub
 
 function record(r: KubernetesResolver) {
   const sets: string[][] = [];
+  const deltas: (string | undefined)[] = [];
   const errors: RegistryError[] = [];
-  r.on("endpoints", (e) => sets.push(e.map((x) => x.id)));
+  r.on("endpoints", (e, delta) => {
+    sets.push(e.map((x) => x.id));
+    deltas.push(delta && `+${delta.upserts.map((x) => x.id).join(",")} -${delta.removals.join(",")}`);
+  });
   r.on("error", (e) => errors.push(e as RegistryError));
-  return { sets, errors };
+  return { sets, deltas, errors };
 }
 
 const ids = (endpoints: readonly Endpoint[] | undefined) => endpoints?.map((e) => e.id);
@@ -150,6 +154,9 @@ describe("kubernetesResolver()", () => {
     api.delete("api-2"); // DELETED
     await until(() => seen.sets.length === 4);
     expect(seen.sets[3]).toEqual(["10.0.0.1:8080"]);
+    // The list is published whole; each watch event as what it changed (applied by upstreams in O(changed)).
+    // (10.0.0.1 is an upsert too: the recorded list gave it fields the MODIFIED slice does not.)
+    expect(seen.deltas).toEqual([undefined, "+10.0.0.3:8080 -", "+10.0.0.1:8080 -10.0.0.2:8080", "+ -10.0.0.3:8080"]);
     expect(r.resourceVersion).toBe(String(api.resourceVersion));
     expect(seen.errors).toEqual([]);
     expect([api.lists, api.watches]).toEqual([1, 1]);
