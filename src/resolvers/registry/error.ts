@@ -41,6 +41,8 @@ export interface RegistryErrorContext {
   readonly registry: string;
   /** The URL asked, without credentials (user info dropped, secret query values redacted); none before a request. */
   readonly url?: string | undefined;
+  /** The request's method, shown before the URL. Default `"GET"` (etcd's JSON gateway: `"POST"`). */
+  readonly method?: string | undefined;
 }
 
 /**
@@ -69,10 +71,14 @@ export class RegistryError extends ResolverError {
     detail: string,
     options?: { cause?: unknown; status?: number; dropped?: readonly DroppedRecord[] },
   ) {
-    super(context.resolver, context.url === undefined ? detail : `GET ${context.url}: ${detail}`, {
-      cause: options?.cause,
-      code,
-    });
+    super(
+      context.resolver,
+      context.url === undefined ? detail : `${context.method ?? "GET"} ${context.url}: ${detail}`,
+      {
+        cause: options?.cause,
+        code,
+      },
+    );
     this.registry = context.registry;
     this.url = context.url;
     this.status = options?.status;
