@@ -391,7 +391,7 @@ describe("etcdResolver()", () => {
     etcd.users = new Map([["svc", "s3cret-pw"]]);
     const r = resolver({ username: "svc", password: "wrong-pw" });
     const upstream = createUpstream({ name: "api", resolver: r, clock });
-    const error = await upstream.ready().catch((e: RegistryError) => e);
+    const error = (await upstream.ready().catch((e: unknown) => e)) as RegistryError;
     expect([error.code, error.status, error.message]).toEqual([
       "ERR_REGISTRY_HTTP",
       400,
