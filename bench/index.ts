@@ -35,6 +35,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
   },
   { families: ["sim."], load: async () => (await import("./sim.js")).simFigures },
   { families: ["registry."], load: async () => (await import("./registry.js")).registryFigures },
+  { families: ["registry.etcd."], load: async () => (await import("./registry-etcd.js")).registryEtcdFigures },
 ];
 
 function usage(message: string): never {
