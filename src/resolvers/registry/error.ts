@@ -8,8 +8,9 @@ import type { DroppedRecord } from "../refresh/answer.js";
  *   go to another origin).
  * - `ERR_REGISTRY_TIMEOUT`: no complete answer within `timeoutMs`.
  * - `ERR_REGISTRY_STALLED`: a blocking query stayed silent past its stall
- *   deadline (a multiple of the wait it asked for); it was torn down and is
- *   sent again at once.
+ *   deadline (a multiple of the wait it asked for), or an etcd watch past
+ *   a multiple of etcd's progress interval; it was torn down and is sent
+ *   again at once.
  * - `ERR_REGISTRY_CONNECT`: no connection (refused, reset, name not found,
  *   TLS verification failed) or the connection broke mid-answer.
  * - `ERR_REGISTRY_TOO_LARGE`: the body is larger than `maxBodyBytes`.
@@ -54,7 +55,7 @@ export interface RegistryErrorContext {
  */
 export class RegistryError extends ResolverError {
   declare readonly code: RegistryErrorCode;
-  /** The kind of registry: `"consul"`, `"kong"`, `"json"`. */
+  /** The kind of registry: `"consul"`, `"kong"`, `"json"`, `"etcd"`. */
   readonly registry: string;
   /** The URL asked, without credentials; `undefined` when the error is not about one request. */
   readonly url: string | undefined;

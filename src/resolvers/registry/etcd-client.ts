@@ -61,12 +61,11 @@ export class EtcdClient {
   readonly #config: EtcdClientConfig;
   #current = 0;
   #token: string | undefined;
-  /** Secrets besides the credentials': the password and every token received. */
-  readonly #secrets: string[] = [];
+  /** The token before the current one: still redacted from messages. */
+  #previousToken: string | undefined;
 
   constructor(config: EtcdClientConfig) {
     this.#config = config;
-    if (config.auth !== undefined && config.auth.password.length >= 4) this.#secrets.push(config.auth.password);
   }
 
   /** The member asked now, as errors show it. */
@@ -74,17 +73,13 @@ export class EtcdClient {
     return this.#config.credentials.urlText(this.#config.bases[this.#current] as URL);
   }
 
-  /** The context of an error about `path` on the current member, or about no request. */
-  context(path?: string): RegistryErrorContext {
-    const c = this.#config;
-    const url = path === undefined ? undefined : c.credentials.urlText(new URL(path, c.bases[this.#current]));
-    return { resolver: c.name, registry: "etcd", url, method: path === undefined ? undefined : "POST" };
-  }
-
   /** `text` with every credential redacted. */
   redact(text: string): string {
     let out = this.#config.credentials.redact(text);
-    for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join("<redacted>");
+    for (const secret of [this.#config.auth?.password, this.#token, this.#previousToken]) {
+      if (secret !== undefined && secret.length >= 4 && out.includes(secret))
+        out = out.split(secret).join("<redacted>");
+    }
     return out;
   }
 
@@ -199,7 +194,10 @@ export class EtcdClient {
         const stale =
           error instanceof RegistryError && error.status === 401 && STALE_TOKEN.test(error.detail) && attempt === 0;
         if (!stale) throw error;
-        if (this.#token === token) this.#token = undefined;
+        if (this.#token === token) {
+          this.#previousToken = token;
+          this.#token = undefined;
+        }
       }
     }
   }
@@ -210,7 +208,7 @@ export class EtcdClient {
     if (typeof token !== "string" || token === "" || /[\r\n\0]/.test(token)) {
       throw new RegistryError("ERR_REGISTRY_BODY", context, "authenticate answered no usable token");
     }
-    if (token.length >= 4 && !this.#secrets.includes(token)) this.#secrets.push(token);
+    if (this.#token !== undefined) this.#previousToken = this.#token;
     this.#token = token;
     return token;
   }
