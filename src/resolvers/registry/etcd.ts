@@ -145,6 +145,20 @@ export class EtcdResolver extends RegistryResolver {
     return this.#lists;
   }
 
+  /**
+   * Lists the keys again now (a watch needs no polling: this is for a
+   * caller that wants a fresh, consistent read) and watches on from that
+   * list. Resolves when the list is published; never rejects (failures go
+   * to the `error` event).
+   */
+  override refresh(): Promise<void> {
+    if (!this.closed && this.#next !== undefined) {
+      this.#relist = true;
+      this.#wake?.();
+    }
+    return super.refresh();
+  }
+
   protected async lookup(context: LookupContext): Promise<RefreshAnswer> {
     if (context.confirming || this.#next === undefined || this.#relist) return this.#list(context.signal);
     await this.#nextChange(context.signal);

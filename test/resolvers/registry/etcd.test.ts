@@ -254,6 +254,19 @@ describe("etcdResolver()", () => {
     expect(starts).toEqual(["3", "4"]);
   });
 
+  it("refresh() lists again now and watches on from that list", async () => {
+    etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
+    const r = resolver();
+    await started(r);
+    const refreshed = r.refresh();
+    await settle(() => r.lists === 2);
+    await refreshed;
+    await settle(() => etcd.watchers.size === 1 && etcd.count("/v3/watch") === 2);
+    expect(bodiesOf("/v3/kv/range")).toHaveLength(2);
+    etcd.put("/svc/api/b", instance("10.0.0.2", 8080));
+    await settle(() => r.endpoints?.length === 2);
+  });
+
   it("a watch whose revision was compacted makes the resolver list again", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     etcd.put("/svc/api/b", instance("10.0.0.2", 8080));
