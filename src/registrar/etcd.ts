@@ -167,11 +167,14 @@ function checkValue(value: unknown): string {
   let text: string;
   if (typeof value === "string") text = value;
   else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    let json: string | undefined;
     try {
-      text = JSON.stringify(value);
+      json = JSON.stringify(value);
     } catch (error) {
       throw new InvalidConfigError("value", `cannot be written as JSON: ${(error as Error).message}`);
     }
+    if (typeof json !== "string") throw new InvalidConfigError("value", "cannot be written as JSON");
+    text = json;
   } else {
     throw new InvalidConfigError(
       "value",

@@ -4,11 +4,13 @@
  * so the deep paths are reached. A parser returns what it documents or
  * throws a `RegistryError` with its documented code: nothing else. Also the
  * wire rules: a prefix's range end covers exactly the keys under it, and a
- * stream cut into any chunks reads as the same lines.
+ * stream cut into any chunks reads as the same lines; and the factories:
+ * random options give a resolver or registrar, or an `InvalidConfigError`
+ * naming one of their options (nothing is started).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RegistryError } from "../../../src/index.js";
+import { etcdRegistrar, etcdResolver, InvalidConfigError, RegistryError } from "../../../src/index.js";
 import { readEtcdInstance } from "../../../src/resolvers/registry/etcd-instance.js";
 import { parseEtcdRange } from "../../../src/resolvers/registry/etcd-kv.js";
 import { parseEtcdWatchMessage } from "../../../src/resolvers/registry/etcd-watch-message.js";
@@ -239,5 +241,113 @@ describe("etcd wire rules, random bytes", () => {
       ),
       { numRuns: RUNS / 10, seed: 1212 },
     );
+  });
+});
+
+const SHARED = [
+  "options",
+  "name",
+  "headers",
+  "timeoutMs",
+  "fetch",
+  "clock",
+  "random",
+  "endpoints",
+  "username",
+  "password",
+];
+const RESOLVER = new Set([
+  ...SHARED,
+  "prefix",
+  "maxBodyBytes",
+  "signal",
+  "scheme",
+  "intervalMs",
+  "jitter",
+  "retries",
+  "retryDelayMs",
+  "maxRetryDelayMs",
+  "confirmEmpty",
+  "confirmEmptyDelayMs",
+  "pageSize",
+  "progressIntervalMs",
+  "stallFactor",
+  "minIntervalMs",
+]);
+const REGISTRAR = new Set([
+  ...SHARED,
+  "key",
+  "value",
+  "ttlSeconds",
+  "retry",
+  "retry.initialMs",
+  "retry.maxMs",
+  "retry.factor",
+  "retry.jitter",
+]);
+const optionValue = fc.oneof(
+  fc.anything(),
+  fc.constantFrom(
+    "http://127.0.0.1:2379",
+    "https://u:p@etcd.test:2379",
+    "ftp://x",
+    "",
+    "/svc/api/",
+    "10.0.0.7:8080",
+    0,
+    1,
+    -1,
+    1.5,
+    2.5,
+    86_401,
+    true,
+    null,
+  ),
+  fc.constantFrom({ host: "10.0.0.7", port: 8080 }, { host: "10.0.0.7" }, { initialMs: 0 }, { initialMs: 10 }),
+  fc.array(fc.constantFrom("http://127.0.0.1:1", "", 5), { maxLength: 3 }),
+);
+const optionsOf = (keys: readonly string[]) =>
+  fc.oneof(fc.anything(), fc.dictionary(fc.constantFrom(...keys), optionValue, { maxKeys: 5 }));
+
+/** `create()` works (closed again at once) or throws an InvalidConfigError naming a known option. */
+function worksOrConfigError(create: () => { close(): Promise<void> }, known: ReadonlySet<string>): boolean {
+  try {
+    void create().close();
+    return true;
+  } catch (error) {
+    if (!(error instanceof InvalidConfigError)) throw error;
+    expect(known.has(error.option), error.option).toBe(true);
+    return false;
+  }
+}
+
+describe(`etcd factories: ${RUNS} random arguments each, a resolver or registrar, or an InvalidConfigError`, () => {
+  it("etcdResolver(prefix, options)", () => {
+    let built = 0;
+    fc.assert(
+      fc.property(fc.oneof(fc.constant("/svc/api/"), optionValue), optionsOf([...RESOLVER]), (prefix, o) => {
+        if (worksOrConfigError(() => etcdResolver(prefix as string, o as never), RESOLVER)) built++;
+      }),
+      { numRuns: RUNS, seed: 1313 },
+    );
+    expect(built).toBeGreaterThan(RUNS / 20);
+  });
+
+  it("etcdRegistrar(options)", () => {
+    let built = 0;
+    const base = fc.record({ key: fc.constant("/svc/api/a"), value: fc.constant("10.0.0.7:8080") });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          optionsOf([...REGISTRAR]),
+          fc.tuple(base, optionsOf([...REGISTRAR])).map(([b, o]) => ({ ...b, ...(o as object) })),
+        ),
+        (o) => {
+          if (worksOrConfigError(() => etcdRegistrar(o as never), REGISTRAR)) built++;
+        },
+      ),
+      { numRuns: RUNS, seed: 1414 },
+    );
+    expect(built).toBeGreaterThan(RUNS / 20);
   });
 });
