@@ -48,9 +48,9 @@ export interface EtcdResolverOptions extends RegistryResolverOptions, EtcdConnec
 type Instance = { readonly endpoint: Endpoint } | { readonly reason: string };
 
 /**
- * etcd v3 discovery: instances as JSON values under a key prefix (how
- * `etcdRegistrar()` writes them, see `etcdInstance()`), read over etcd's
- * JSON gateway and kept current by a watch.
+ * etcd v3 discovery: instances as values under a key prefix (an
+ * `EtcdInstance` as JSON, or a `host:port` string: what `etcdRegistrar()`
+ * writes), read over etcd's JSON gateway and kept current by a watch.
  *
  * - **List**: a range over the prefix (`/v3/kv/range`, pages of
  *   `pageSize` read at one revision, so the list is one snapshot), then
@@ -60,8 +60,8 @@ type Instance = { readonly endpoint: Endpoint } | { readonly reason: string };
  *   or was revoked, removes its endpoint.
  * - **Resume**: a watch that breaks (etcd restarted, a member down: the
  *   next of `endpoints` is asked) is opened again from the revision after
- *   the last one seen, so no change is missed or applied twice; with
- *   retries and backoff as every registry resolver.
+ *   the last one seen, so no change is missed (one may come again, which
+ *   changes nothing); with retries and backoff as every registry resolver.
  * - **Compaction**: when etcd has compacted that revision away, the watch
  *   says so and the resolver lists again.
  * - **Stalls**: the watch asks for progress notifications; one silent for
