@@ -47,6 +47,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
     ],
     load: async () => (await import("./hashing.js")).hashingFigures,
   },
+  { families: ["registry.etcd."], load: async () => (await import("./registry-etcd.js")).registryEtcdFigures },
 ];
 
 function usage(message: string): never {

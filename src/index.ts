@@ -100,6 +100,8 @@ export type { FailureKind, Outcome } from "./outcome.js";
 export { isFailure } from "./outcome.js";
 export type { Random } from "./random.js";
 export { systemRandom } from "./random.js";
+export type { EtcdRegistrarOptions } from "./registrar/etcd.js";
+export { EtcdRegistrar, etcdRegistrar } from "./registrar/etcd.js";
 export type {
   RegistrarEvents,
   RegistrarInit,
@@ -125,6 +127,10 @@ export type { ConsulResolverOptions } from "./resolvers/registry/consul.js";
 export { ConsulResolver, consulResolver } from "./resolvers/registry/consul.js";
 export type { RegistryErrorCode, RegistryErrorContext } from "./resolvers/registry/error.js";
 export { RegistryError } from "./resolvers/registry/error.js";
+export type { EtcdResolverOptions } from "./resolvers/registry/etcd.js";
+export { EtcdResolver, etcdResolver } from "./resolvers/registry/etcd.js";
+export type { EtcdInstance } from "./resolvers/registry/etcd-instance.js";
+export type { EtcdConnectionOptions } from "./resolvers/registry/etcd-options.js";
 export type { EurekaResolverOptions } from "./resolvers/registry/eureka.js";
 export { EurekaResolver, eurekaResolver } from "./resolvers/registry/eureka.js";
 export type { JsonInstance, JsonResolverOptions } from "./resolvers/registry/json.js";

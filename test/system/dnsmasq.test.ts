@@ -11,17 +11,18 @@
  *
  * Needs dnsmasq: `scripts/install-test-deps.sh` (Debian's `dnsmasq-base`, the
  * binary without the system service). Set SWITCHYARD_SKIP_DNSMASQ=1 to skip on
- * a machine without it. The script's own test runs either way.
+ * a machine without it. The script's own test (test/system/install-test-deps.test.ts)
+ * runs either way.
  */
 import type { ChildProcess } from "node:child_process";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
 import { once } from "node:events";
-import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DnsError, Endpoint, Upstream } from "../../src/index.js";
 import { createUpstream, dnsHostResolver, dnsSrvResolver } from "../../src/index.js";
@@ -334,77 +335,5 @@ describe.skipIf(SKIP)("dnsmasq system test", () => {
       }
     }
     await dnsmasq.stop();
-  });
-});
-
-/** Runs the install script with a fake apt-get, sudo and id on PATH; returns what they were asked, in order. */
-function runInstallScript(options: { dnsmasqInstalled: boolean; aptGet?: boolean; root?: boolean }) {
-  const dir = mkdtempSync(join(tmpdir(), "switchyard-install-"));
-  try {
-    const log = join(dir, "log");
-    const bin = join(dir, "bin");
-    const tool = (name: string, body: string) => {
-      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-      chmodSync(join(bin, name), 0o755);
-    };
-    spawnSync("mkdir", [bin]);
-    tool("id", `echo ${options.root === true ? 0 : 1000}`);
-    tool("sudo", `echo "sudo $*" >> "${log}"\nwhile [ "\${1#-}" != "$1" ]; do shift; done\nexec "$@"`);
-    if (options.aptGet !== false) tool("apt-get", `echo "apt-get $* DEBIAN_FRONTEND=$DEBIAN_FRONTEND" >> "${log}"`);
-    if (options.dnsmasqInstalled) tool("dnsmasq", "exit 0");
-    // This machine may have a real dnsmasq in /usr/sbin: the script's lookup is made to miss it.
-    const hide = join(dir, "hide-dnsmasq.sh");
-    writeFileSync(
-      hide,
-      `command() { if [ "$1" = -v ] && [ "$2" = dnsmasq ] && [ ! -x "${bin}/dnsmasq" ]; then return 1; fi; builtin command "$@"; }\n`,
-    );
-    const run = spawnSync(BASH as string, [resolve(import.meta.dirname, "../../scripts/install-test-deps.sh")], {
-      env: { PATH: bin, BASH_ENV: hide },
-      encoding: "utf8",
-    });
-    let asked: string[] = [];
-    try {
-      asked = readFileSync(log, "utf8").trim().split("\n");
-    } catch {}
-    return { status: run.status, stderr: run.stderr, asked };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const BASH = ["/bin/bash", "/usr/bin/bash"].find((path) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
-
-describe.skipIf(BASH === undefined)("scripts/install-test-deps.sh", () => {
-  it("installs dnsmasq-base (the binary, no system service) with apt-get, through sudo when not root", () => {
-    expect(runInstallScript({ dnsmasqInstalled: false })).toEqual({
-      status: 0,
-      stderr: "",
-      asked: [
-        "sudo --preserve-env=DEBIAN_FRONTEND apt-get update",
-        "apt-get update DEBIAN_FRONTEND=noninteractive",
-        "sudo --preserve-env=DEBIAN_FRONTEND apt-get install -y --no-install-recommends dnsmasq-base",
-        "apt-get install -y --no-install-recommends dnsmasq-base DEBIAN_FRONTEND=noninteractive",
-      ],
-    });
-    expect(runInstallScript({ dnsmasqInstalled: false, root: true }).asked).toEqual([
-      "apt-get update DEBIAN_FRONTEND=noninteractive",
-      "apt-get install -y --no-install-recommends dnsmasq-base DEBIAN_FRONTEND=noninteractive",
-    ]);
-  });
-
-  it("does nothing when dnsmasq is already there; without apt-get it says what to do", () => {
-    expect(runInstallScript({ dnsmasqInstalled: true })).toEqual({ status: 0, stderr: "", asked: [] });
-    expect(runInstallScript({ dnsmasqInstalled: false, aptGet: false })).toEqual({
-      status: 1,
-      stderr: "dnsmasq is missing and apt-get is not available: install dnsmasq, or set SWITCHYARD_SKIP_DNSMASQ=1\n",
-      asked: [],
-    });
   });
 });

@@ -8,8 +8,9 @@ import type { DroppedRecord } from "../refresh/answer.js";
  *   go to another origin).
  * - `ERR_REGISTRY_TIMEOUT`: no complete answer within `timeoutMs`.
  * - `ERR_REGISTRY_STALLED`: a blocking query stayed silent past its stall
- *   deadline (a multiple of the wait it asked for); it was torn down and is
- *   sent again at once.
+ *   deadline (a multiple of the wait it asked for), or an etcd watch past
+ *   a multiple of etcd's progress interval; it was torn down and is sent
+ *   again at once.
  * - `ERR_REGISTRY_CONNECT`: no connection (refused, reset, name not found,
  *   TLS verification failed) or the connection broke mid-answer.
  * - `ERR_REGISTRY_TOO_LARGE`: the body is larger than `maxBodyBytes`.
@@ -41,6 +42,8 @@ export interface RegistryErrorContext {
   readonly registry: string;
   /** The URL asked, without credentials (user info dropped, secret query values redacted); none before a request. */
   readonly url?: string | undefined;
+  /** The request's method, shown before the URL. Default `"GET"` (etcd's JSON gateway: `"POST"`). */
+  readonly method?: string | undefined;
 }
 
 /**
@@ -52,7 +55,7 @@ export interface RegistryErrorContext {
  */
 export class RegistryError extends ResolverError {
   declare readonly code: RegistryErrorCode;
-  /** The kind of registry: `"consul"`, `"kong"`, `"json"`. */
+  /** The kind of registry: `"consul"`, `"kong"`, `"json"`, `"etcd"`. */
   readonly registry: string;
   /** The URL asked, without credentials; `undefined` when the error is not about one request. */
   readonly url: string | undefined;
@@ -69,10 +72,14 @@ export class RegistryError extends ResolverError {
     detail: string,
     options?: { cause?: unknown; status?: number; dropped?: readonly DroppedRecord[] },
   ) {
-    super(context.resolver, context.url === undefined ? detail : `GET ${context.url}: ${detail}`, {
-      cause: options?.cause,
-      code,
-    });
+    super(
+      context.resolver,
+      context.url === undefined ? detail : `${context.method ?? "GET"} ${context.url}: ${detail}`,
+      {
+        cause: options?.cause,
+        code,
+      },
+    );
     this.registry = context.registry;
     this.url = context.url;
     this.status = options?.status;
