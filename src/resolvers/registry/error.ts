@@ -35,7 +35,7 @@ export type RegistryErrorCode =
 
 /** Where a registry error happened. */
 export interface RegistryErrorContext {
-  /** The resolver's `name`, e.g. `"consul:api"` (a registrar's, e.g. `"consul-registrar:api-1"`, for its requests). */
+  /** The resolver's `name`, e.g. `"consul:api"` (a registrar's, e.g. `"consul:api-1"`, for its requests). */
   readonly resolver: string;
   /** The kind of registry: `"consul"`, `"kong"`, `"json"`. */
   readonly registry: string;
