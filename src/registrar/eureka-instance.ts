@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { InvalidConfigError, show } from "../errors.js";
-import { checkHost, checkPort, checkString, checkStringMap } from "./http-registrar.js";
+import { checkHost, checkPathName, checkPort, checkString, checkStringMap } from "./http-registrar.js";
 
 /**
  * The instance document a Eureka registration sends: Eureka's `InstanceInfo`
@@ -83,7 +83,7 @@ export function checkEurekaInstance(value: unknown, app: string, appGiven: strin
   }
   const port = checkPort(i.port, "instance.port");
   const securePort = i.securePort === undefined ? undefined : checkPort(i.securePort, "instance.securePort");
-  const instanceId = checkString(i.instanceId, "instance.instanceId", true) ?? `${hostName}:${appGiven}:${port}`;
+  const instanceId = checkPathName(i.instanceId, "instance.instanceId", true) ?? `${hostName}:${appGiven}:${port}`;
   const vipAddress = checkString(i.vipAddress, "instance.vipAddress", true) ?? appGiven;
   const secureVipAddress = checkString(i.secureVipAddress, "instance.secureVipAddress", true) ?? vipAddress;
   const metadata = checkStringMap(i.metadata, "instance.metadata");

@@ -3,7 +3,7 @@ import { checkInteger, checkOptions } from "../options.js";
 import type { EurekaInstance, EurekaInstanceDefinition, EurekaStatus } from "./eureka-instance.js";
 import { checkEurekaInstance, EUREKA_STATUSES, eurekaInstanceDocument } from "./eureka-instance.js";
 import type { HttpRegistrarOptions } from "./http-registrar.js";
-import { checkString, HttpRegistrar, isAnswer, segment } from "./http-registrar.js";
+import { checkPathName, HttpRegistrar, isAnswer, segment } from "./http-registrar.js";
 import { readStatus } from "./status.js";
 
 /** Options of `eurekaRegistrar()`. */
@@ -73,7 +73,7 @@ export class EurekaRegistrar extends HttpRegistrar {
 
   constructor(options: EurekaRegistrarOptions) {
     const o = checkOptions<EurekaRegistrarOptions>(options, "eurekaRegistrar");
-    const appGiven = checkString(o.app, "app");
+    const appGiven = checkPathName(o.app, "app");
     const app = appGiven.toUpperCase();
     const instance = checkEurekaInstance(o.instance, app, appGiven);
     const renewalIntervalMs = checkInteger(o.renewalIntervalMs, "renewalIntervalMs", 30_000, 1_000, 2 ** 31 - 1);

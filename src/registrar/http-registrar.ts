@@ -142,6 +142,15 @@ export function checkString(value: unknown, option: string, optional = false): s
   return value;
 }
 
+/** Checks a required (or optional) string option that names something in a URL path: no `/`, which registries cannot route. */
+export function checkPathName(value: unknown, option: string, optional: true): string | undefined;
+export function checkPathName(value: unknown, option: string, optional?: false): string;
+export function checkPathName(value: unknown, option: string, optional = false): string | undefined {
+  const text = optional ? checkString(value, option, true) : checkString(value, option);
+  if (text?.includes("/")) throw new InvalidConfigError(option, `must not contain "/", got ${show(text)}`);
+  return text;
+}
+
 /** Checks an optional object of string values (metadata). */
 export function checkStringMap(value: unknown, option: string): Readonly<Record<string, string>> | undefined {
   if (value === undefined) return undefined;

@@ -3,7 +3,15 @@ import { InvalidConfigError, show } from "../errors.js";
 import { checkInteger, checkOptions } from "../options.js";
 import { splitKongTarget } from "../resolvers/registry/kong-admin.js";
 import type { HttpRegistrarOptions } from "./http-registrar.js";
-import { checkHost, checkString, checkTags, HttpRegistrar, isAnswer, segment } from "./http-registrar.js";
+import {
+  checkHost,
+  checkPathName,
+  checkString,
+  checkTags,
+  HttpRegistrar,
+  isAnswer,
+  segment,
+} from "./http-registrar.js";
 
 /** Options of `kongRegistrar()`. */
 export interface KongRegistrarOptions extends HttpRegistrarOptions {
@@ -62,11 +70,11 @@ export class KongRegistrar extends HttpRegistrar {
 
   constructor(options: KongRegistrarOptions) {
     const o = checkOptions<KongRegistrarOptions>(options, "kongRegistrar");
-    const upstream = checkString(o.upstream, "upstream");
+    const upstream = checkPathName(o.upstream, "upstream");
     const target = checkTarget(o.target);
     const weight = checkInteger(o.weight, "weight", 100, 0, 65535);
     const tags = checkTags(o.tags, "tags", (t) => !/[,/]/.test(t) && t.trim() === t);
-    const workspace = checkString(o.workspace, "workspace", true);
+    const workspace = checkPathName(o.workspace, "workspace", true);
     super({
       registry: "kong",
       options: o,

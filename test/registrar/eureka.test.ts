@@ -264,6 +264,8 @@ describe("eurekaRegistrar()", () => {
         [{ ...ok, instance: { ...INSTANCE, port: undefined } }, "instance.port"],
         [{ ...ok, instance: { ...INSTANCE, securePort: "443" } }, "instance.securePort"],
         [{ ...ok, instance: { ...INSTANCE, instanceId: "" } }, "instance.instanceId"],
+        [{ ...ok, instance: { ...INSTANCE, instanceId: "a/b" } }, "instance.instanceId"],
+        [{ ...ok, app: "api/v2" }, "app"],
         [{ ...ok, instance: { ...INSTANCE, metadata: { a: 1 } } }, "instance.metadata"],
         [{ ...ok, instance: { ...INSTANCE, healthCheckUrl: "not a url" } }, "instance.healthCheckUrl"],
         [{ ...ok, instance: { ...INSTANCE, dataCenterInfo: { name: "" } } }, "instance.dataCenterInfo.name"],

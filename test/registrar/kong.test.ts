@@ -230,6 +230,8 @@ describe("kongRegistrar()", () => {
         [{ ...ok, tags: [""] }, "tags"],
         [{ ...ok, tags: "v2" }, "tags"],
         [{ ...ok, workspace: "" }, "workspace"],
+        [{ ...ok, workspace: "a/b" }, "workspace"],
+        [{ ...ok, upstream: "api/v2" }, "upstream"],
         [{ ...ok, adminUrls: "ftp://kong" }, "adminUrls"],
         [{ ...ok, adminUrls: ["http://a:8001", "http://u:p@b:8001"] }, "adminUrls"],
         [{ ...ok, token: 5 }, "token"],
