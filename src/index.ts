@@ -100,8 +100,16 @@ export type { FailureKind, Outcome } from "./outcome.js";
 export { isFailure } from "./outcome.js";
 export type { Random } from "./random.js";
 export { systemRandom } from "./random.js";
+export type { ConsulCheckStatus, ConsulRegistrarOptions, ConsulServiceDefinition } from "./registrar/consul.js";
+export { ConsulRegistrar, consulRegistrar } from "./registrar/consul.js";
 export type { EtcdRegistrarOptions } from "./registrar/etcd.js";
 export { EtcdRegistrar, etcdRegistrar } from "./registrar/etcd.js";
+export type { EurekaRegistrarOptions } from "./registrar/eureka.js";
+export { EurekaRegistrar, eurekaRegistrar } from "./registrar/eureka.js";
+export type { EurekaInstanceDefinition, EurekaStatus } from "./registrar/eureka-instance.js";
+export type { HttpRegistrarOptions } from "./registrar/http-registrar.js";
+export type { KongRegistrarOptions } from "./registrar/kong.js";
+export { KongRegistrar, kongRegistrar } from "./registrar/kong.js";
 export type {
   RegistrarEvents,
   RegistrarInit,

@@ -34,7 +34,7 @@ export interface CloseOnSignalsOptions {
  * deregistration that tells the fleet to stop sending traffic here.
  *
  * @example
- * const registrar = consulRegistrar({ service: "api", port: 8080 });
+ * const registrar = consulRegistrar({ service: { name: "api", address: "10.0.0.5", port: 8080 } });
  * await registrar.start();
  * closeOnSignals([registrar, server], { deadlineMs: 5000 });
  * @throws InvalidConfigError for options that are not what they document.

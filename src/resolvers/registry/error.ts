@@ -36,13 +36,13 @@ export type RegistryErrorCode =
 
 /** Where a registry error happened. */
 export interface RegistryErrorContext {
-  /** The resolver's `name`, e.g. `"consul:api"`. */
+  /** The resolver's `name`, e.g. `"consul:api"` (a registrar's, e.g. `"consul:api-1"`, for its requests). */
   readonly resolver: string;
   /** The kind of registry: `"consul"`, `"kong"`, `"json"`. */
   readonly registry: string;
   /** The URL asked, without credentials (user info dropped, secret query values redacted); none before a request. */
   readonly url?: string | undefined;
-  /** The request's method, shown before the URL. Default `"GET"` (etcd's JSON gateway: `"POST"`). */
+  /** The request's method, shown before the URL. Default `"GET"` (etcd's JSON gateway and registrars' writes: others). */
   readonly method?: string | undefined;
 }
 
@@ -52,6 +52,9 @@ export interface RegistryErrorContext {
  * resolver, the URL (never with credentials: user info is dropped, secret
  * query values and header values are redacted from every message) and what
  * went wrong. The resolver keeps its last good set.
+ *
+ * A registrar's failed requests are `RegistryError`s too (`resolver` then
+ * holds the registrar's name, `method` the request's method).
  */
 export class RegistryError extends ResolverError {
   declare readonly code: RegistryErrorCode;
@@ -59,6 +62,8 @@ export class RegistryError extends ResolverError {
   readonly registry: string;
   /** The URL asked, without credentials; `undefined` when the error is not about one request. */
   readonly url: string | undefined;
+  /** The HTTP method of the request: `"GET"` for a resolver's, `"PUT"`, `"POST"`, `"DELETE"`... for a registrar's. */
+  readonly method: string;
   /** For `ERR_REGISTRY_HTTP`: the HTTP status. */
   readonly status: number | undefined;
   /** For `ERR_REGISTRY_INVALID_INSTANCE`: the instances left out. */
@@ -72,16 +77,14 @@ export class RegistryError extends ResolverError {
     detail: string,
     options?: { cause?: unknown; status?: number; dropped?: readonly DroppedRecord[] },
   ) {
-    super(
-      context.resolver,
-      context.url === undefined ? detail : `${context.method ?? "GET"} ${context.url}: ${detail}`,
-      {
-        cause: options?.cause,
-        code,
-      },
-    );
+    const method = context.method ?? "GET";
+    super(context.resolver, context.url === undefined ? detail : `${method} ${context.url}: ${detail}`, {
+      cause: options?.cause,
+      code,
+    });
     this.registry = context.registry;
     this.url = context.url;
+    this.method = method;
     this.status = options?.status;
     this.dropped = options?.dropped ?? [];
     this.detail = detail;

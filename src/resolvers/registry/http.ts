@@ -25,10 +25,28 @@ export interface RegistryHttpConfig {
   readonly onStall: (error: RegistryError) => void;
 }
 
-/** One GET to a registry. */
+/** The methods a registry request may use. */
+export type RegistryMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** One request to a registry: a resolver's GET, or a registrar's write. */
 export interface RegistryRequest {
+  /** Default `"GET"`. Only a GET may be conditional or blocking. */
+  readonly method?: RegistryMethod;
   /** Path relative to the base URL, already encoded: `"v1/health/service/api"`. */
   readonly path: string;
+  /** A body, sent as JSON (`content-type: application/json`). */
+  readonly json?: unknown;
+  /**
+   * A 2xx answer's body is not read (a write whose answer is not needed, and
+   * may be empty or not JSON): it is cancelled, and `body` is `undefined`.
+   */
+  readonly ignoreBody?: boolean;
+  /**
+   * Send to the base URL at this index, and stay there whatever happens (a
+   * failure does not move to the next): a registrar undoing what it did at
+   * one agent. Default: the base URL in use now, with failover.
+   */
+  readonly base?: number;
   /** Query parameters, in order. */
   readonly query?: readonly (readonly [string, string])[];
   /**
@@ -95,9 +113,9 @@ const SNIPPET_BYTES = 512;
 const SNIPPET_CHARS = 200;
 
 /**
- * The HTTP layer every registry resolver shares: GET with the global `fetch`
- * (https verifies certificates, as `fetch` always does), credentials in
- * headers only, a Clock-driven deadline (`timeoutMs`, or `stallFactor` ×
+ * The HTTP layer every registry resolver and registrar shares: requests
+ * with the global `fetch` (https verifies certificates, as `fetch` always
+ * does), credentials in headers only, a Clock-driven deadline (`timeoutMs`, or `stallFactor` ×
  * the wait of a blocking query) that aborts the request, a cap on the body,
  * redirects refused (a token never follows one to another origin), strict
  * JSON, and failover: a retryable failure moves to the next base URL.
@@ -117,9 +135,20 @@ export class RegistryHttp {
     return this.#config.credentials.urlText(this.#config.bases[this.#current] as URL);
   }
 
-  /** The context of an error about `url` (shown form), or about no request. */
-  context(url?: string): RegistryErrorContext {
-    return { resolver: this.#config.resolver, registry: this.#config.registry, url };
+  /** How many base URLs there are to fail over between. */
+  get baseCount(): number {
+    return this.#config.bases.length;
+  }
+
+  /** The index of the base URL in use now (see `RegistryRequest.base`). */
+  get current(): number {
+    return this.#current;
+  }
+
+  /** The context of an error about `url` (shown form) asked with `method` (default GET), or about no request. */
+  context(url?: string, method?: RegistryMethod): RegistryErrorContext {
+    const context = { resolver: this.#config.resolver, registry: this.#config.registry, url };
+    return method === undefined || method === "GET" ? context : { ...context, method };
   }
 
   /** Forgets the validators of conditional requests: the next request asks for the whole answer. */
@@ -133,16 +162,28 @@ export class RegistryHttp {
   }
 
   /**
-   * GETs `request` from the current base URL and parses its JSON body.
+   * GETs `request` from the current base URL and parses its JSON body
+   * (`send()` with the method GET, whatever `request.method` says).
    * Rejects with a `RegistryError`, or with `signal`'s reason when it aborts.
    */
-  async get(request: RegistryRequest, signal: AbortSignal): Promise<RegistryResponse> {
+  get(request: RegistryRequest, signal: AbortSignal): Promise<RegistryResponse> {
+    return this.send(request.method === undefined ? request : { ...request, method: "GET" }, signal);
+  }
+
+  /**
+   * Sends `request` to the current base URL (or to `request.base`) and
+   * parses its JSON body unless `ignoreBody`. Rejects with a
+   * `RegistryError`, or with `signal`'s reason when it aborts.
+   */
+  async send(request: RegistryRequest, signal: AbortSignal): Promise<RegistryResponse> {
     if (signal.aborted) throw signal.reason;
     const c = this.#config;
-    const url = new URL(request.path, c.bases[this.#current]);
+    const pinned = request.base;
+    const index = pinned ?? this.#current;
+    const url = new URL(request.path, c.bases[index]);
     for (const [name, value] of request.query ?? []) url.searchParams.append(name, value);
     const shown = c.credentials.urlText(url);
-    const context = this.context(shown);
+    const context = this.context(shown, request.method);
     const blocking = request.blockingMs !== undefined;
     const limit = blocking ? Math.ceil((request.blockingMs as number) * c.stallFactor) : c.timeoutMs;
     const controller = new AbortController();
@@ -165,7 +206,9 @@ export class RegistryHttp {
                 )
               : new RegistryError("ERR_REGISTRY_TIMEOUT", context, `no complete answer within ${limit} ms`)
             : this.#connectError(caught, context);
-      if (error.retryable) this.#current = (this.#current + 1) % c.bases.length;
+      if (error.retryable && pinned === undefined && index === this.#current) {
+        this.#current = (this.#current + 1) % c.bases.length;
+      }
       if (error.code === "ERR_REGISTRY_STALLED") c.onStall(error);
       throw error;
     } finally {
@@ -278,16 +321,23 @@ export class RegistryHttp {
     const validators = request.conditional === true ? this.#validators.get(key) : undefined;
     if (validators?.etag != null) headers.set("if-none-match", validators.etag);
     if (validators?.modified != null) headers.set("if-modified-since", validators.modified);
-    const response = await c.fetch(url, { headers, signal, redirect: "manual" });
+    const init: RequestInit = { method: request.method ?? "GET", headers, signal, redirect: "manual" };
+    if (request.json !== undefined) {
+      headers.set("content-type", "application/json");
+      init.body = JSON.stringify(request.json);
+    }
+    const response = await c.fetch(url, init);
     const { status } = response;
+    const shown = context.url as string;
     if (status === 304 && validators !== undefined) {
       await response.body?.cancel().catch(() => {});
-      return { status, headers: response.headers, body: undefined, notModified: true, url: context.url as string };
+      return { status, headers: response.headers, body: undefined, notModified: true, url: shown };
     }
     if (status < 200 || status > 299) throw await this.#statusError(response, context);
-    if (request.unchanged?.(response.headers) === true) {
+    if (request.ignoreBody === true || request.unchanged?.(response.headers) === true) {
       await response.body?.cancel().catch(() => {});
-      return { status, headers: response.headers, body: undefined, notModified: true, url: context.url as string };
+      const notModified = request.ignoreBody !== true;
+      return { status, headers: response.headers, body: undefined, notModified, url: shown };
     }
     let bytes: Uint8Array;
     try {
@@ -308,7 +358,7 @@ export class RegistryHttp {
       if (etag !== null || modified !== null) this.#validators.set(key, { etag, modified });
       else this.#validators.delete(key);
     }
-    return { status, headers: response.headers, body, notModified: false, url: context.url as string };
+    return { status, headers: response.headers, body, notModified: false, url: shown };
   }
 
   async #statusError(response: Response, context: RegistryErrorContext): Promise<RegistryError> {
