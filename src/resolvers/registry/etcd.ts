@@ -56,8 +56,8 @@ type Instance = { readonly endpoint: Endpoint } | { readonly reason: string };
  *   `pageSize` read at one revision, so the list is one snapshot), then
  * - **watch** from the next revision (`/v3/watch`, one JSON message per
  *   line): each batch of events is applied to the resolver's map of
- *   instances and the set published. A key deleted, or whose lease expired
- *   or was revoked, removes its endpoint.
+ *   instances and published as what it changed (`publishChanges()`). A key
+ *   deleted, or whose lease expired or was revoked, removes its endpoint.
  * - **Resume**: a watch that breaks (etcd restarted, a member down: the
  *   next of `endpoints` is asked) is opened again from the revision after
  *   the last one seen, so no change is missed (one may come again, which
@@ -91,6 +91,14 @@ export class EtcdResolver extends RegistryResolver {
   #watch: AbortController | undefined;
   /** Instances changed since the last answer (or the set must be announced again). */
   #changed = false;
+  /** The keys of the valid instances, by endpoint id (several keys may name one `host:port`). */
+  #keysById = new Map<string, Set<string>>();
+  /** Endpoint ids the watch touched since the last answer; `#whole`: the next answer is the whole set. */
+  readonly #touched = new Set<string>();
+  #whole = true;
+  /** The dropped values of the last answer, reused while no event touches a dropped value or a duplicate. */
+  #dropped: DroppedRecord[] = [];
+  #droppedStale = true;
   /** The keys must be listed again (the watch's revision was compacted). */
   #relist = false;
   /** How the last watch ended, for the lookup waiting on it. */
@@ -190,6 +198,9 @@ export class EtcdResolver extends RegistryResolver {
       key = keyAfter(last.key);
     }
     this.#instances = instances;
+    this.#keysById = new Map();
+    for (const [k, instance] of instances) if ("endpoint" in instance) this.#index(k, instance.endpoint.id, true);
+    this.#whole = true;
     this.#next = revision + 1n;
     this.#broken = false;
     this.#lists++;
@@ -287,14 +298,45 @@ export class EtcdResolver extends RegistryResolver {
   }
 
   /**
-   * Applies a batch of watch events to the map of instances: O(events). The
-   * one place a change lands, so that publishing only what changed later
-   * needs no other change here.
+   * Applies a batch of watch events to the map of instances and its index
+   * by endpoint id, noting the ids touched: O(events).
    */
   #apply(events: readonly EtcdEvent[]): void {
     for (const { type, kv } of events) {
-      if (type === "delete") this.#instances.delete(kv.key);
-      else this.#instances.set(kv.key, this.#read(kv));
+      const before = this.#instances.get(kv.key);
+      const after = type === "delete" ? undefined : this.#read(kv);
+      if (after === undefined) this.#instances.delete(kv.key);
+      else this.#instances.set(kv.key, after);
+      for (const [instance, present] of [
+        [before, false],
+        [after, true],
+      ] as const) {
+        if (instance === undefined) continue;
+        if (!("endpoint" in instance)) {
+          this.#droppedStale = true; // a dropped value came or went
+          continue;
+        }
+        const id = instance.endpoint.id;
+        this.#touched.add(id);
+        this.#index(kv.key, id, present);
+      }
+    }
+  }
+
+  /** Adds or removes `key` under `id` in the index; a shared `host:port` makes the dropped list stale. */
+  #index(key: string, id: string, present: boolean): void {
+    let keys = this.#keysById.get(id);
+    if (present) {
+      if (keys === undefined) {
+        keys = new Set();
+        this.#keysById.set(id, keys);
+      }
+      keys.add(key);
+      if (keys.size > 1) this.#droppedStale = true; // a duplicate now
+    } else if (keys !== undefined) {
+      keys.delete(key);
+      if (keys.size === 0) this.#keysById.delete(id);
+      else this.#droppedStale = true; // it was a duplicate
     }
   }
 
@@ -303,12 +345,64 @@ export class EtcdResolver extends RegistryResolver {
   }
 
   /**
-   * The current set: every instance's endpoint, one per `host:port` (the
-   * higher weight, then the smaller key, wins; the other is dropped as a
-   * duplicate), and the values dropped.
+   * After a list, the whole set; after watch events, what they changed
+   * (published in O(changed): the endpoint in force for each `host:port`
+   * they touched), with the set's whole list as a getter for the loop.
    */
   #answer(): RefreshAnswer {
     this.#changed = false;
+    const touched = this.#touched;
+    const whole = this.#whole;
+    this.#whole = false;
+    if (this.#droppedStale || whole) {
+      this.#dropped = this.#current().dropped;
+      this.#droppedStale = false;
+    }
+    if (whole) {
+      touched.clear();
+      return { endpoints: this.#current().endpoints, dropped: this.#dropped, delayMs: 0 };
+    }
+    const upserts: Endpoint[] = [];
+    const removals: string[] = [];
+    for (const id of touched) {
+      const keys = this.#keysById.get(id);
+      if (keys === undefined) removals.push(id);
+      else upserts.push(this.#winner(keys));
+    }
+    touched.clear();
+    const self = this;
+    return {
+      get endpoints() {
+        return self.#current().endpoints;
+      },
+      changes: { upserts, removals, size: this.#keysById.size },
+      dropped: this.#dropped,
+      delayMs: 0,
+    };
+  }
+
+  /** The endpoint in force among instances naming one `host:port`: the higher weight, then the smaller key. */
+  #winner(keys: ReadonlySet<string>): Endpoint {
+    let best: { key: string; endpoint: Endpoint } | undefined;
+    for (const key of keys) {
+      const endpoint = (this.#instances.get(key) as { endpoint: Endpoint }).endpoint;
+      if (
+        best === undefined ||
+        endpoint.weight > best.endpoint.weight ||
+        (endpoint.weight === best.endpoint.weight && key < best.key)
+      ) {
+        best = { key, endpoint };
+      }
+    }
+    return (best as { endpoint: Endpoint }).endpoint;
+  }
+
+  /**
+   * The current set: every instance's endpoint, one per `host:port` (the
+   * higher weight, then the smaller key, wins; the other is dropped as a
+   * duplicate), and the values dropped. O(instances).
+   */
+  #current(): { endpoints: Endpoint[]; dropped: DroppedRecord[] } {
     const byId = new Map<string, { key: string; endpoint: Endpoint }>();
     const dropped: DroppedRecord[] = [];
     for (const [key, instance] of this.#instances) {
@@ -330,7 +424,7 @@ export class EtcdResolver extends RegistryResolver {
     const endpoints: Endpoint[] = [];
     for (const { endpoint } of byId.values()) endpoints.push(endpoint);
     dropped.sort((a, b) => (a.record < b.record ? -1 : a.record > b.record ? 1 : 0));
-    return { endpoints, dropped, delayMs: 0 };
+    return { endpoints, dropped };
   }
 }
 

@@ -215,6 +215,38 @@ describe("etcdResolver()", () => {
     expect(seen.errors.map((e) => e.code)).toEqual(["ERR_REGISTRY_INVALID_INSTANCE", "ERR_REGISTRY_INVALID_INSTANCE"]);
   });
 
+  it("publishes each watch batch as what it changed, and the set stays what a fresh list gives", async () => {
+    etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
+    etcd.put("/svc/api/b", instance("10.0.0.2", 8080, { weight: 3 }));
+    const r = resolver();
+    const deltas: (string | undefined)[] = [];
+    r.on("endpoints", (_set, d) =>
+      deltas.push(d && `+${d.upserts.map((e) => `${e.id} w${e.weight}`).join(",")} -${d.removals.join(",")}`),
+    );
+    await started(r);
+    const steps: [() => void, string][] = [
+      [() => etcd.put("/svc/api/c", instance("10.0.0.3", 8080)), "+10.0.0.3:8080 w100 -"],
+      [() => etcd.put("/svc/api/b", instance("10.0.0.2", 8080, { weight: 7 })), "+10.0.0.2:8080 w7 -"],
+      // A second key for 10.0.0.1 with a higher weight takes over that endpoint.
+      [() => etcd.put("/svc/api/d", instance("10.0.0.1", 8080, { weight: 200 })), "+10.0.0.1:8080 w200 -"],
+      [() => etcd.delete("/svc/api/d"), "+10.0.0.1:8080 w100 -"],
+      [() => etcd.put("/svc/api/c", instance("10.0.0.9", 8080)), "+10.0.0.9:8080 w100 -10.0.0.3:8080"], // the key moved
+      [() => etcd.delete("/svc/api/a"), "+ -10.0.0.1:8080"],
+    ];
+    for (const [change, expected] of steps) {
+      const before = deltas.length;
+      change();
+      await settle(() => deltas.length > before);
+      expect(deltas.at(-1)).toBe(expected);
+    }
+    expect(deltas[0]).toBeUndefined(); // the list: a whole set
+    const fresh = resolver();
+    fresh.start();
+    await settle(() => fresh.endpoints !== undefined);
+    expect(ids(r.endpoints)).toEqual(["10.0.0.2:8080 w7", "10.0.0.9:8080 w100"]);
+    expect(ids(fresh.endpoints)).toEqual(ids(r.endpoints));
+  });
+
   it("a broken watch resumes from the revision after the last one seen: changes made meanwhile arrive, nothing is listed again", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ retries: 1, retryDelayMs: 0 });
