@@ -237,7 +237,10 @@ describe("etcdInstance (the value format)", () => {
     };
     expect(reason("")).toBe("the value is empty");
     expect(reason("  ")).toBe("the value is empty");
-    expect(reason("{oops")).toBe("the value is not JSON (Expected property name or '}' in JSON at position 1)");
+    // V8's own words follow (Node 22 adds "(line 1 column 2)"): only their start is the same everywhere.
+    expect(reason("{oops")).toMatch(
+      /^the value is not JSON \(Expected property name or '\}' in JSON at position 1[ )]/,
+    );
     expect(reason("[1]")).toBe('invalid host "[1]": brackets are for IPv6 addresses only');
     expect(reason("true")).toBe('the value "true" has no port: write "host:port" or a JSON object');
     expect(reason('"a.test"')).toBe('the value "a.test" has no port: write "host:port" or a JSON object');
