@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.js";
+import { MAX_DELAY } from "./clock.js";
 import { InvalidConfigError, show } from "./errors.js";
 import type { Random } from "./random.js";
 
@@ -88,4 +89,24 @@ export function checkName(value: unknown, fallback: string): string {
     throw new InvalidConfigError("name", `must be a non-empty string, got ${show(value)}`);
   }
   return value;
+}
+
+/**
+ * A delay in ms: a number ≥ 0 (> 0 when `infinite`, where `Infinity`
+ * disables) and at most 2^31 - 1 (what a timer can wait). Throws
+ * `InvalidConfigError` naming `option`.
+ */
+export function duration(option: string, ms: unknown, { infinite = false } = {}): number {
+  if (infinite && ms === Number.POSITIVE_INFINITY) return ms;
+  const ok = typeof ms === "number" && (infinite ? ms > 0 : ms >= 0) && ms <= MAX_DELAY;
+  if (!ok) {
+    const range = infinite ? `> 0 and <= ${MAX_DELAY}, or Infinity` : `>= 0 and <= ${MAX_DELAY}`;
+    throw new InvalidConfigError(option, `must be a number of ms ${range}, got ${show(ms)}`);
+  }
+  return ms;
+}
+
+/** An optional delay option in ms, 0..2^31 - 1 (what a timer can wait): `fallback` when absent, else as `duration()`. */
+export function checkDelay(value: unknown, option: string, fallback: number): number {
+  return value === undefined ? fallback : duration(option, value);
 }

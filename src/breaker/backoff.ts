@@ -1,7 +1,7 @@
 import { MAX_DELAY } from "../clock.js";
 import { InvalidConfigError, show } from "../errors.js";
+import { checkDelay, checkOptions, duration } from "../options.js";
 import type { Random } from "../random.js";
-import { optionsObject } from "./strategy.js";
 
 /**
  * How long a circuit stays open, growing with repeated trips (cockatiel PR
@@ -48,9 +48,9 @@ export interface OpenBackoffOptions {
  * @throws InvalidConfigError naming the option that is out of range.
  */
 export function openBackoff(options?: OpenBackoffOptions): BreakerBackoff {
-  const o = optionsObject("openBackoff()", options);
-  const initialMs = ms("initialMs", o.initialMs, 5_000);
-  const maxMs = ms("maxMs", o.maxMs, Math.max(300_000, initialMs));
+  const o = checkOptions<Record<string, unknown>>(options, "openBackoff()");
+  const initialMs = checkDelay(o.initialMs, "initialMs", 5_000);
+  const maxMs = checkDelay(o.maxMs, "maxMs", Math.max(300_000, initialMs));
   if (maxMs < initialMs) throw new InvalidConfigError("maxMs", `must be >= initialMs (${initialMs}), got ${maxMs}`);
   const multiplier = o.multiplier ?? 2;
   if (typeof multiplier !== "number" || !(multiplier >= 1 && multiplier < Number.POSITIVE_INFINITY)) {
@@ -68,14 +68,6 @@ export function openBackoff(options?: OpenBackoffOptions): BreakerBackoff {
   };
 }
 
-/** A duration option in ms: 0..2^31 - 1 (what a timer can wait). */
-export function ms(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value >= 0 && value <= MAX_DELAY)) {
-    throw new InvalidConfigError(option, `must be a number of ms from 0 to ${MAX_DELAY}, got ${show(value)}`);
-  }
-  return value;
-}
 
 /** The open period of `open` (a fixed period or a backoff) for the `trips`-th trip, clamped to 0..2^31 - 1. */
 export function openPeriod(open: number | BreakerBackoff, trips: number, random: Random): number {

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import { AbortError, CircuitOpenError, InvalidArgumentError, InvalidConfigError, show } from "../errors.js";
-import { checkClock, checkRandom } from "../options.js";
+import { checkClock, checkOptions, checkRandom } from "../options.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import { SafeEmitter } from "../safe-emitter.js";
@@ -9,7 +9,7 @@ import type { BreakerSnapshot, BreakerState, CircuitOptions } from "./circuit.js
 import { Circuit, CLOSED, circuitConfig, HALF_OPEN, OPEN, readSnapshot } from "./circuit.js";
 import { consecutiveFailures } from "./consecutive.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { isStrategy, optionsObject } from "./strategy.js";
+import { isStrategy } from "./strategy.js";
 
 /** Options of `new CircuitBreaker()`. */
 export interface CircuitBreakerOptions extends CircuitOptions {
@@ -125,7 +125,7 @@ export class CircuitBreaker extends SafeEmitter<BreakerEvents> {
    */
   constructor(options?: CircuitBreakerOptions) {
     super();
-    const o = optionsObject("new CircuitBreaker()", options);
+    const o = checkOptions<Record<string, unknown>>(options, "new CircuitBreaker()");
     const clock = checkClock(o.clock) ?? systemClock;
     const random = checkRandom(o.random) ?? systemRandom;
     const strategy = o.strategy ?? consecutiveFailures();

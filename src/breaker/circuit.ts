@@ -1,10 +1,11 @@
 import type { Clock } from "../clock.js";
 import { InvalidArgumentError, InvalidConfigError, show } from "../errors.js";
+import { checkDelay, checkInteger } from "../options.js";
 import type { Random } from "../random.js";
 import type { BreakerBackoff } from "./backoff.js";
-import { ms, openBackoff, openPeriod } from "./backoff.js";
+import { openBackoff, openPeriod } from "./backoff.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { integerOption, underPath } from "./strategy.js";
+import { underPath } from "./strategy.js";
 
 /**
  * A circuit breaker's state: `closed` (calls go through, the strategy
@@ -68,11 +69,11 @@ export function circuitConfig(o: Record<string, unknown>, clock: Clock, random: 
   if (open === undefined) period = openBackoff();
   else if (typeof open === "object" && open !== null && typeof (open as BreakerBackoff).openMs === "function") {
     period = open as BreakerBackoff;
-  } else period = ms("openMs", open, 0);
+  } else period = checkDelay(open, "openMs", 0);
   return {
     open: period,
-    probes: integerOption("halfOpenProbes", o.halfOpenProbes, 1, 1, 2 ** 31 - 1),
-    successesToClose: integerOption("successesToClose", o.successesToClose, 1, 1, 2 ** 31 - 1),
+    probes: checkInteger(o.halfOpenProbes, "halfOpenProbes", 1, 1, 2 ** 31 - 1),
+    successesToClose: checkInteger(o.successesToClose, "successesToClose", 1, 1, 2 ** 31 - 1),
     clock,
     random,
   };

@@ -1,5 +1,6 @@
+import { checkInteger } from "../options.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { countField, integerOption } from "./strategy.js";
+import { countField } from "./strategy.js";
 
 /**
  * Opens after `threshold` failures in a row; a success starts the count
@@ -11,7 +12,7 @@ import { countField, integerOption } from "./strategy.js";
  * @throws InvalidConfigError (`option: "threshold"`) unless `threshold` is an integer >= 1.
  */
 export function consecutiveFailures(threshold?: number): BreakerStrategy {
-  return new ConsecutiveFailures(integerOption("threshold", threshold, 5, 1, 2 ** 31 - 1));
+  return new ConsecutiveFailures(checkInteger(threshold, "threshold", 5, 1, 2 ** 31 - 1));
 }
 
 class ConsecutiveFailures implements BreakerStrategy {

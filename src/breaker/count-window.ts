@@ -1,6 +1,7 @@
+import { checkInteger, checkOptions } from "../options.js";
 import { BitWindow } from "./ring.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { integerOption, optionsObject, rateOption } from "./strategy.js";
+import { rateOption } from "./strategy.js";
 
 /** Options of `failureRateByCount()`. */
 export interface FailureRateByCountOptions {
@@ -25,12 +26,12 @@ export interface FailureRateByCountOptions {
  * @throws InvalidConfigError naming the option that is out of range.
  */
 export function failureRateByCount(options?: FailureRateByCountOptions): BreakerStrategy {
-  const o = optionsObject("failureRateByCount()", options);
-  const calls = integerOption("calls", o.calls, 100, 1, 1_000_000);
+  const o = checkOptions<Record<string, unknown>>(options, "failureRateByCount()");
+  const calls = checkInteger(o.calls, "calls", 100, 1, 1_000_000);
   return new FailureRateByCount(
     rateOption("rate", o.rate, 0.5),
     calls,
-    integerOption("minimumCalls", o.minimumCalls, calls, 1, calls),
+    checkInteger(o.minimumCalls, "minimumCalls", calls, 1, calls),
   );
 }
 

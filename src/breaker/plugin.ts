@@ -2,6 +2,7 @@ import type { Host } from "../balancer.js";
 import type { Timer } from "../clock.js";
 import type { Endpoint } from "../endpoint.js";
 import { CircuitOpenError, InvalidConfigError, show } from "../errors.js";
+import { checkOptions } from "../options.js";
 import type { Outcome } from "../outcome.js";
 import { isFailure } from "../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../upstream/plugin.js";
@@ -11,7 +12,7 @@ import type { BreakerSnapshot, BreakerState, CircuitConfig, CircuitOptions } fro
 import { Circuit, CLOSED, circuitConfig, HALF_OPEN, OPEN, readSnapshot } from "./circuit.js";
 import { consecutiveFailures } from "./consecutive.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { isStrategy, optionsObject } from "./strategy.js";
+import { isStrategy } from "./strategy.js";
 
 /** Options of `circuitBreakers()`. */
 export interface CircuitBreakersOptions extends CircuitOptions {
@@ -78,7 +79,7 @@ export interface CircuitBreakersPlugin extends UpstreamPlugin {
  * @throws InvalidConfigError naming the option that is invalid.
  */
 export function circuitBreakers(options?: CircuitBreakersOptions): CircuitBreakersPlugin {
-  const o = optionsObject("circuitBreakers()", options);
+  const o = checkOptions<Record<string, unknown>>(options, "circuitBreakers()");
   const name = o.name ?? "circuit-breaker";
   if (typeof name !== "string" || name === "") {
     throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);

@@ -1,7 +1,8 @@
 import { InvalidConfigError, show } from "../errors.js";
+import { checkInteger, checkOptions } from "../options.js";
 import { BitWindow } from "./ring.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { integerOption, optionsObject, rateOption } from "./strategy.js";
+import { rateOption } from "./strategy.js";
 
 /** Options of `slowCallRate()`. */
 export interface SlowCallRateOptions {
@@ -34,17 +35,17 @@ export interface SlowCallRateOptions {
  * @throws InvalidConfigError naming the option that is missing or out of range.
  */
 export function slowCallRate(options: SlowCallRateOptions): BreakerStrategy {
-  const o = optionsObject("slowCallRate()", options);
+  const o = checkOptions<Record<string, unknown>>(options, "slowCallRate()");
   const slowMs = o.slowMs;
   if (typeof slowMs !== "number" || !(slowMs >= 0 && slowMs < Number.POSITIVE_INFINITY)) {
     throw new InvalidConfigError("slowMs", `must be a finite number of ms >= 0, got ${show(slowMs)}`);
   }
-  const calls = integerOption("calls", o.calls, 100, 1, 1_000_000);
+  const calls = checkInteger(o.calls, "calls", 100, 1, 1_000_000);
   return new SlowCallRate(
     slowMs,
     rateOption("rate", o.rate, 0.5),
     calls,
-    integerOption("minimumCalls", o.minimumCalls, calls, 1, calls),
+    checkInteger(o.minimumCalls, "minimumCalls", calls, 1, calls),
   );
 }
 

@@ -62,24 +62,6 @@ export function rateOption(option: string, value: unknown, fallback: number): nu
   return value;
 }
 
-/** An integer option in `min..max`. */
-export function integerOption(option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigError(option, `must be an integer from ${min} to ${max}, got ${show(value)}`);
-  }
-  return value;
-}
-
-/** An options argument: undefined or a plain object. */
-export function optionsObject(what: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidConfigError("options", `${what} takes an options object, got ${show(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
 /** The field `key` of a restored state, which must be an object. */
 export function stateField(state: unknown, key: string): unknown {
   if (typeof state !== "object" || state === null || Array.isArray(state)) {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, InvalidConfigError, show } from "../errors.js";
+import { checkInteger, checkOptions } from "../options.js";
 import type { BreakerStrategy } from "./strategy.js";
-import { countsField, integerOption, optionsObject, rateOption, stateField } from "./strategy.js";
+import { countsField, rateOption, stateField } from "./strategy.js";
 
 /** Options of `failureRateByTime()`. */
 export interface FailureRateByTimeOptions {
@@ -34,17 +35,17 @@ export interface FailureRateByTimeOptions {
  * @throws InvalidConfigError naming the option that is out of range.
  */
 export function failureRateByTime(options?: FailureRateByTimeOptions): BreakerStrategy {
-  const o = optionsObject("failureRateByTime()", options);
+  const o = checkOptions<Record<string, unknown>>(options, "failureRateByTime()");
   const windowMs = o.windowMs ?? 30_000;
   if (typeof windowMs !== "number" || !(windowMs > 0 && windowMs < Number.POSITIVE_INFINITY)) {
     throw new InvalidConfigError("windowMs", `must be a finite number of ms > 0, got ${show(windowMs)}`);
   }
-  const buckets = integerOption("buckets", o.buckets, 10, 1, 1000);
+  const buckets = checkInteger(o.buckets, "buckets", 10, 1, 1000);
   return new FailureRateByTime(
     rateOption("rate", o.rate, 0.5),
     windowMs / buckets,
     buckets,
-    integerOption("minimumCalls", o.minimumCalls, 100, 1, 2 ** 31 - 1),
+    checkInteger(o.minimumCalls, "minimumCalls", 100, 1, 2 ** 31 - 1),
   );
 }
 

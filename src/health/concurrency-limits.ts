@@ -1,7 +1,7 @@
 import type { Host } from "../balancer.js";
 import type { ConcurrencyLimitKind } from "../errors.js";
 import { ConcurrencyLimitError, InvalidConfigError, show } from "../errors.js";
-import { checkOptions } from "../options.js";
+import { checkName, checkOptions } from "../options.js";
 import type { PluginContext, UpstreamPlugin } from "../upstream/plugin.js";
 import { attachOnce } from "../upstream/plugin.js";
 
@@ -65,12 +65,8 @@ const ENDPOINT = 2;
  */
 export function concurrencyLimits(options?: ConcurrencyLimitsOptions): ConcurrencyLimitsPlugin {
   const o = checkOptions<ConcurrencyLimitsOptions>(options, "concurrencyLimits()");
-  const name = o.name ?? "concurrency-limits";
-  if (typeof name !== "string" || name === "") {
-    throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);
-  }
   return new ConcurrencyLimits(
-    name,
+    checkName(o.name, "concurrency-limits"),
     limit("maxRequests", o.maxRequests, 1024),
     limit("maxRequestsPerEndpoint", o.maxRequestsPerEndpoint, Number.POSITIVE_INFINITY),
   );

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
-import { sleep, systemClock } from "../clock.js";
+import { MAX_DELAY, sleep, systemClock } from "../clock.js";
 import { AbortError, ClosedError, InvalidArgumentError, InvalidConfigError, show } from "../errors.js";
+import { checkInterval, checkNumber } from "../options.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import { SafeEmitter } from "../safe-emitter.js";
@@ -313,24 +314,12 @@ function retryOptions(retry: RegistrarRetryOptions | undefined): Required<Regist
     throw new InvalidConfigError("retry", `must be an object { initialMs, maxMs, factor, jitter }, got ${show(retry)}`);
   }
   const r = retry ?? {};
-  const num = (option: string, value: unknown, fallback: number, ok: (n: number) => boolean, what: string) => {
-    if (value === undefined) return fallback;
-    if (typeof value !== "number" || !ok(value))
-      throw new InvalidConfigError(`retry.${option}`, `must be ${what}, got ${show(value)}`);
-    return value;
-  };
-  const initialMs = num("initialMs", r.initialMs, 1000, (n) => n > 0 && n <= 2 ** 31 - 1, "a number of ms > 0");
-  const maxMs = num(
-    "maxMs",
-    r.maxMs,
-    Math.max(30_000, initialMs),
-    (n) => n >= initialMs && n <= 2 ** 31 - 1,
-    `a number of ms >= initialMs (${initialMs})`,
-  );
+  const initialMs = checkInterval(r.initialMs, "retry.initialMs", 1000, MAX_DELAY);
+  const maxMs = checkNumber(r.maxMs, "retry.maxMs", Math.max(30_000, initialMs), initialMs, MAX_DELAY);
   return {
     initialMs,
     maxMs,
-    factor: num("factor", r.factor, 2, (n) => n >= 1 && n < Number.POSITIVE_INFINITY, "a number >= 1"),
-    jitter: num("jitter", r.jitter, 0.2, (n) => n >= 0 && n <= 1, "a fraction from 0 to 1"),
+    factor: checkNumber(r.factor, "retry.factor", 2, 1, Number.MAX_SAFE_INTEGER),
+    jitter: checkNumber(r.jitter, "retry.jitter", 0.2, 0, 1),
   };
 }

@@ -1,4 +1,5 @@
 import { InvalidConfigError, show } from "../errors.js";
+import { checkBoolean, checkDelay, checkOptions } from "../options.js";
 
 /** Anything `closeOnSignals()` can close: a registrar, an upstream, a resolver, a server wrapper. */
 export interface Closable {
@@ -39,13 +40,11 @@ export interface CloseOnSignalsOptions {
  * closeOnSignals([registrar, server], { deadlineMs: 5000 });
  * @throws InvalidConfigError for options that are not what they document.
  */
-export function closeOnSignals(closables: readonly Closable[], options: CloseOnSignalsOptions = {}): () => void {
+export function closeOnSignals(closables: readonly Closable[], given?: CloseOnSignalsOptions): () => void {
   if (!Array.isArray(closables) || closables.some((c) => typeof (c as Closable)?.close !== "function")) {
     throw new InvalidConfigError("closables", "must be an array of objects with a close() method");
   }
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new InvalidConfigError("options", `closeOnSignals() options must be an object, got ${show(options)}`);
-  }
+  const options = checkOptions<CloseOnSignalsOptions>(given, "closeOnSignals()");
   const signals = options.signals ?? ["SIGTERM", "SIGINT"];
   if (
     !Array.isArray(signals) ||
@@ -54,12 +53,8 @@ export function closeOnSignals(closables: readonly Closable[], options: CloseOnS
   ) {
     throw new InvalidConfigError("signals", `must be a non-empty array of signal names, got ${show(signals)}`);
   }
-  const deadlineMs = options.deadlineMs ?? 10_000;
-  if (typeof deadlineMs !== "number" || !(deadlineMs >= 0 && deadlineMs <= 2 ** 31 - 1)) {
-    throw new InvalidConfigError("deadlineMs", `must be a number of ms >= 0, got ${show(deadlineMs)}`);
-  }
-  const exit = options.exit ?? true;
-  if (typeof exit !== "boolean") throw new InvalidConfigError("exit", `must be a boolean, got ${show(exit)}`);
+  const deadlineMs = checkDelay(options.deadlineMs, "deadlineMs", 10_000);
+  const exit = checkBoolean(options.exit, "exit", true);
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   if (typeof onError !== "function") throw new InvalidConfigError("onError", "must be a function");
 

@@ -1,12 +1,12 @@
 import type { Balancer } from "../balancer.js";
 import { weightedRoundRobin } from "../balancers/weighted-round-robin.js";
 import type { Clock } from "../clock.js";
-import { MAX_DELAY, systemClock } from "../clock.js";
+import { systemClock } from "../clock.js";
 import type { Endpoint } from "../endpoint.js";
 import type { EndpointFilter } from "../endpoint-filter.js";
 import { endpointMatcher } from "../endpoint-filter.js";
-import { InvalidConfigError, show } from "../errors.js";
-import { checkClock, checkRandom } from "../options.js";
+import { InvalidConfigError } from "../errors.js";
+import { checkClock, checkNumber, checkRandom, duration } from "../options.js";
 import type { Random } from "../random.js";
 import { systemRandom } from "../random.js";
 import type { Resolver } from "../resolver.js";
@@ -133,34 +133,12 @@ export function upstreamOptions(options: UpstreamOptions): ResolvedUpstreamOptio
     attemptTimeoutMs: duration("attemptTimeoutMs", options.attemptTimeoutMs ?? 60_000, { infinite: true }),
     rebuildDelayMs: duration("rebuildDelayMs", options.rebuildDelayMs ?? 0),
     readyTimeoutMs: duration("readyTimeoutMs", options.readyTimeoutMs ?? 10_000),
-    healthThreshold: percent("healthThreshold", options.healthThreshold ?? 0),
+    healthThreshold: checkNumber(options.healthThreshold, "healthThreshold", 0, 0, 100),
     clock: checkClock(clock) ?? systemClock,
     random: checkRandom(random) ?? systemRandom,
     slowStart,
     zone: zoneOptions(options.zone),
   };
-}
-
-/**
- * A delay in ms: a number ≥ 0 (> 0 when `infinite`, where `Infinity`
- * disables) and at most 2^31 - 1 (what a timer can wait). Throws
- * `InvalidConfigError` naming `option`.
- */
-export function duration(option: string, ms: unknown, { infinite = false } = {}): number {
-  if (infinite && ms === Number.POSITIVE_INFINITY) return ms;
-  const ok = typeof ms === "number" && (infinite ? ms > 0 : ms >= 0) && ms <= MAX_DELAY;
-  if (!ok) {
-    const range = infinite ? `> 0 and <= ${MAX_DELAY}, or Infinity` : `>= 0 and <= ${MAX_DELAY}`;
-    throw new InvalidConfigError(option, `must be a number of ms ${range}, got ${show(ms)}`);
-  }
-  return ms;
-}
-
-function percent(option: string, value: unknown): number {
-  if (typeof value !== "number" || !(value >= 0 && value <= 100)) {
-    throw new InvalidConfigError(option, `must be a percentage, a number from 0 to 100, got ${show(value)}`);
-  }
-  return value;
 }
 
 function checkedPlugins(plugins: unknown): readonly UpstreamPlugin[] {

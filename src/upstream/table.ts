@@ -155,9 +155,11 @@ export class EndpointTable {
   }
 }
 
-type Column = Uint32Array | Int32Array | Int8Array | Uint8Array | Float64Array;
+/** A typed-array column of per-endpoint state, indexed by slot. @internal */
+export type Column = Uint32Array | Int32Array | Int8Array | Uint8Array | Float64Array;
 
-function grown<T extends Column>(column: T, capacity: number): T {
+/** A copy of `column` with room for `capacity` slots (the new ones 0); plug-ins grow their own columns with it. @internal */
+export function grown<T extends Column>(column: T, capacity: number): T {
   const next = new (column.constructor as new (n: number) => T)(capacity);
   next.set(column);
   return next;

@@ -6,6 +6,7 @@ import type { Endpoint } from "../endpoint.js";
 import { sameEndpoint } from "../endpoint.js";
 import type { NoEndpointsReason } from "../errors.js";
 import { AbortError, ClosedError, InvalidArgumentError, NoEndpointsError, ReadyTimeoutError, show } from "../errors.js";
+import { duration } from "../options.js";
 import type { Outcome } from "../outcome.js";
 import { checkOutcome } from "../outcome.js";
 import type { Random } from "../random.js";
@@ -16,7 +17,7 @@ import type { UpstreamHealth, UpstreamHealthChange, UpstreamHealthStatus } from 
 import { endpointHealth, upstreamHealth } from "./health.js";
 import { UpstreamHost } from "./host.js";
 import type { UpstreamOptions } from "./options.js";
-import { duration, upstreamOptions } from "./options.js";
+import { upstreamOptions } from "./options.js";
 import { PriorityPlanner } from "./planner.js";
 import type { PluginContext, UpstreamPlugin } from "./plugin.js";
 import { SlowStartRamp } from "./slow-start.js";

@@ -1,6 +1,6 @@
 import type { Host } from "../../balancer.js";
 import type { Outcome } from "../../outcome.js";
-import { grown } from "../columns.js";
+import { grown } from "../../upstream/table.js";
 import type { OutlierConfig } from "./options.js";
 
 /**

@@ -1,4 +1,4 @@
-import { grown } from "../columns.js";
+import { grown } from "../../upstream/table.js";
 import type { OutlierConfig } from "./options.js";
 
 /**

@@ -1,7 +1,5 @@
-import { ms } from "../../breaker/backoff.js";
-import { integerOption } from "../../breaker/strategy.js";
 import { InvalidConfigError, show } from "../../errors.js";
-import { checkOptions } from "../../options.js";
+import { checkBoolean, checkDelay, checkInteger, checkNumber, checkOptions } from "../../options.js";
 
 /**
  * Options of `outlierDetection()`: Envoy's `outlier_detection` fields in
@@ -106,11 +104,11 @@ export function outlierConfig(options: unknown): OutlierConfig {
   if (typeof name !== "string" || name === "") {
     throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);
   }
-  const intervalMs = ms("intervalMs", o.intervalMs, 10_000);
+  const intervalMs = checkDelay(o.intervalMs, "intervalMs", 10_000);
   if (intervalMs === 0) throw new InvalidConfigError("intervalMs", "must be > 0");
-  const baseEjectionTimeMs = ms("baseEjectionTimeMs", o.baseEjectionTimeMs, 30_000);
+  const baseEjectionTimeMs = checkDelay(o.baseEjectionTimeMs, "baseEjectionTimeMs", 30_000);
   if (baseEjectionTimeMs === 0) throw new InvalidConfigError("baseEjectionTimeMs", "must be > 0");
-  const maxEjectionTimeMs = ms("maxEjectionTimeMs", o.maxEjectionTimeMs, Math.max(300_000, baseEjectionTimeMs));
+  const maxEjectionTimeMs = checkDelay(o.maxEjectionTimeMs, "maxEjectionTimeMs", Math.max(300_000, baseEjectionTimeMs));
   if (maxEjectionTimeMs < baseEjectionTimeMs) {
     throw new InvalidConfigError(
       "maxEjectionTimeMs",
@@ -118,13 +116,25 @@ export function outlierConfig(options: unknown): OutlierConfig {
     );
   }
   const enforcing = new Float64Array(8);
-  enforcing[1] = percent("enforcingConsecutive5xx", o.enforcingConsecutive5xx, 100);
-  enforcing[2] = percent("enforcingConsecutiveGatewayFailure", o.enforcingConsecutiveGatewayFailure, 0);
-  enforcing[3] = percent("enforcingConsecutiveLocalOriginFailure", o.enforcingConsecutiveLocalOriginFailure, 100);
-  enforcing[4] = percent("enforcingSuccessRate", o.enforcingSuccessRate, 100);
-  enforcing[5] = percent("enforcingLocalOriginSuccessRate", o.enforcingLocalOriginSuccessRate, 100);
-  enforcing[6] = percent("enforcingFailurePercentage", o.enforcingFailurePercentage, 0);
-  enforcing[7] = percent("enforcingFailurePercentageLocalOrigin", o.enforcingFailurePercentageLocalOrigin, 0);
+  enforcing[1] = checkNumber(o.enforcingConsecutive5xx, "enforcingConsecutive5xx", 100, 0, 100);
+  enforcing[2] = checkNumber(o.enforcingConsecutiveGatewayFailure, "enforcingConsecutiveGatewayFailure", 0, 0, 100);
+  enforcing[3] = checkNumber(
+    o.enforcingConsecutiveLocalOriginFailure,
+    "enforcingConsecutiveLocalOriginFailure",
+    100,
+    0,
+    100,
+  );
+  enforcing[4] = checkNumber(o.enforcingSuccessRate, "enforcingSuccessRate", 100, 0, 100);
+  enforcing[5] = checkNumber(o.enforcingLocalOriginSuccessRate, "enforcingLocalOriginSuccessRate", 100, 0, 100);
+  enforcing[6] = checkNumber(o.enforcingFailurePercentage, "enforcingFailurePercentage", 0, 0, 100);
+  enforcing[7] = checkNumber(
+    o.enforcingFailurePercentageLocalOrigin,
+    "enforcingFailurePercentageLocalOrigin",
+    0,
+    0,
+    100,
+  );
   const factor = o.successRateStdevFactor ?? 1.9;
   if (typeof factor !== "number" || !(factor >= 0 && factor < Number.POSITIVE_INFINITY)) {
     throw new InvalidConfigError("successRateStdevFactor", `must be a finite number >= 0, got ${show(factor)}`);
@@ -134,17 +144,21 @@ export function outlierConfig(options: unknown): OutlierConfig {
     intervalMs,
     baseEjectionTimeMs,
     maxEjectionTimeMs,
-    maxEjectionTimeJitterMs: ms("maxEjectionTimeJitterMs", o.maxEjectionTimeJitterMs, 0),
-    maxEjectionPercent: percent("maxEjectionPercent", o.maxEjectionPercent, 10),
-    alwaysEjectOneHost: flag("alwaysEjectOneHost", o.alwaysEjectOneHost, true),
+    maxEjectionTimeJitterMs: checkDelay(o.maxEjectionTimeJitterMs, "maxEjectionTimeJitterMs", 0),
+    maxEjectionPercent: checkNumber(o.maxEjectionPercent, "maxEjectionPercent", 10, 0, 100),
+    alwaysEjectOneHost: checkBoolean(o.alwaysEjectOneHost, "alwaysEjectOneHost", true),
     consecutive5xx: count("consecutive5xx", o.consecutive5xx, 5),
     consecutiveGatewayFailure: count("consecutiveGatewayFailure", o.consecutiveGatewayFailure, 5),
-    splitExternalLocalOriginErrors: flag("splitExternalLocalOriginErrors", o.splitExternalLocalOriginErrors, false),
+    splitExternalLocalOriginErrors: checkBoolean(
+      o.splitExternalLocalOriginErrors,
+      "splitExternalLocalOriginErrors",
+      false,
+    ),
     consecutiveLocalOriginFailure: count("consecutiveLocalOriginFailure", o.consecutiveLocalOriginFailure, 5),
     successRateMinimumHosts: count("successRateMinimumHosts", o.successRateMinimumHosts, 5),
     successRateRequestVolume: count("successRateRequestVolume", o.successRateRequestVolume, 100),
     successRateStdevFactor: factor,
-    failurePercentageThreshold: percent("failurePercentageThreshold", o.failurePercentageThreshold, 85),
+    failurePercentageThreshold: checkNumber(o.failurePercentageThreshold, "failurePercentageThreshold", 85, 0, 100),
     failurePercentageMinimumHosts: count("failurePercentageMinimumHosts", o.failurePercentageMinimumHosts, 5),
     failurePercentageRequestVolume: count("failurePercentageRequestVolume", o.failurePercentageRequestVolume, 50),
     enforcing,
@@ -152,19 +166,5 @@ export function outlierConfig(options: unknown): OutlierConfig {
 }
 
 function count(option: string, value: unknown, fallback: number): number {
-  return integerOption(option, value, fallback, 0, MAX_COUNT);
-}
-
-function percent(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value >= 0 && value <= 100)) {
-    throw new InvalidConfigError(option, `must be a percentage, a number from 0 to 100, got ${show(value)}`);
-  }
-  return value;
-}
-
-function flag(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new InvalidConfigError(option, `must be true or false, got ${show(value)}`);
-  return value;
+  return checkInteger(value, option, fallback, 0, MAX_COUNT);
 }

@@ -1,5 +1,5 @@
 import type { Outcome } from "../../outcome.js";
-import { grown } from "../columns.js";
+import { grown } from "../../upstream/table.js";
 import { hasStatus } from "../http-statuses.js";
 import type { PassiveConfig } from "./options.js";
 

@@ -1,7 +1,5 @@
-import { ms } from "../../breaker/backoff.js";
-import { integerOption } from "../../breaker/strategy.js";
 import { InvalidConfigError, show } from "../../errors.js";
-import { checkOptions } from "../../options.js";
+import { checkDelay, checkInteger, checkOptions } from "../../options.js";
 import type { StatusSet } from "../http-statuses.js";
 import { KONG_PASSIVE_HEALTHY, KONG_PASSIVE_UNHEALTHY, statusSet } from "../http-statuses.js";
 import { MAX_COUNT } from "./counters.js";
@@ -72,8 +70,8 @@ export function passiveConfig(options: unknown): PassiveConfig {
   }
   const healthy = group("healthy", o.healthy);
   const unhealthy = group("unhealthy", o.unhealthy);
-  const ejectionMs = ms("ejectionMs", o.ejectionMs, 30_000);
-  const maxEjectionMs = ms("maxEjectionMs", o.maxEjectionMs, Math.max(300_000, ejectionMs));
+  const ejectionMs = checkDelay(o.ejectionMs, "ejectionMs", 30_000);
+  const maxEjectionMs = checkDelay(o.maxEjectionMs, "maxEjectionMs", Math.max(300_000, ejectionMs));
   if (maxEjectionMs < ejectionMs) {
     throw new InvalidConfigError("maxEjectionMs", `must be >= ejectionMs (${ejectionMs}), got ${maxEjectionMs}`);
   }
@@ -99,5 +97,5 @@ function group(option: string, value: unknown): Record<string, unknown> {
 }
 
 function count(option: string, value: unknown): number {
-  return integerOption(option, value, 0, 0, MAX_COUNT);
+  return checkInteger(value, option, 0, 0, MAX_COUNT);
 }

@@ -3,7 +3,7 @@ import type { Timer } from "../../clock.js";
 import type { Outcome } from "../../outcome.js";
 import type { PluginContext, UpstreamPlugin } from "../../upstream/plugin.js";
 import { attachOnce } from "../../upstream/plugin.js";
-import { grown } from "../columns.js";
+import { grown } from "../../upstream/table.js";
 import { HEALTHY, PassiveCounters, PROBATION, UNHEALTHY } from "./counters.js";
 import type { PassiveConfig, PassiveHealthChecksOptions } from "./options.js";
 import { passiveConfig } from "./options.js";
