@@ -87,7 +87,7 @@ describe("concurrencyLimits()", () => {
     expect(upstream.snapshot().endpoints.map((e) => e.requests)).toEqual([2, 1, 2]);
   });
 
-  it("the last plug-in that refused says why: an open breaker after a full endpoint", () => {
+  it("with limits listed before breakers, an endpoint that is full is refused by the limits: ConcurrencyLimitError", () => {
     const { upstream } = setup(
       [concurrencyLimits({ maxRequestsPerEndpoint: 1 }), circuitBreakers({ strategy: () => consecutiveFailures(1) })],
       ["a:1"],
