@@ -1,6 +1,6 @@
 import { MAX_DELAY } from "../clock.js";
 import { InvalidConfigError, show } from "../errors.js";
-import { checkDelay, checkOptions, duration } from "../options.js";
+import { checkDelay, checkOptions } from "../options.js";
 import type { Random } from "../random.js";
 
 /**
@@ -67,7 +67,6 @@ export function openBackoff(options?: OpenBackoffOptions): BreakerBackoff {
     },
   };
 }
-
 
 /** The open period of `open` (a fixed period or a backoff) for the `trips`-th trip, clamped to 0..2^31 - 1. */
 export function openPeriod(open: number | BreakerBackoff, trips: number, random: Random): number {
