@@ -2,7 +2,8 @@
  * Linkerd's "Beyond Round Robin" experiment (2016), reproduced in the
  * simulator: 11 backends answering in normal(167 ms, 5 ms), one of them at
  * 2 s from t = 15 s to t = 45 s, 1,000 requests/s for 60 s, a 1 s client
- * timeout; round robin, least request and Peak EWMA, Peak EWMA without the
+ * timeout; round robin, least request, Peak EWMA without its failure
+ * penalty (Finagle's) and with it (the default), Peak EWMA without the
  * slow backend (its baseline), and Peak EWMA with per-endpoint circuit
  * breakers (Linkerd's failure accrual).
  *
@@ -46,13 +47,19 @@ export interface Run extends RunSpec {
 export const RUNS: readonly RunSpec[] = [
   { key: "round-robin", label: "round robin", slow: true, balancer: roundRobin },
   { key: "least-request", label: "least request", slow: true, balancer: leastRequest },
-  { key: "peak-ewma", label: "Peak EWMA", slow: true, balancer: p2cPeakEwma },
-  { key: "peak-ewma", label: "Peak EWMA, no slow backend", slow: false, balancer: p2cPeakEwma },
+  {
+    key: "peak-ewma-finagle",
+    label: "Peak EWMA, failurePenalty 0",
+    slow: true,
+    balancer: () => p2cPeakEwma({ failurePenalty: 0 }),
+  },
+  { key: "peak-ewma", label: "Peak EWMA", slow: true, balancer: () => p2cPeakEwma() },
+  { key: "peak-ewma", label: "Peak EWMA, no slow backend", slow: false, balancer: () => p2cPeakEwma() },
   {
     key: "peak-ewma-breakers",
     label: "Peak EWMA + circuitBreakers()",
     slow: true,
-    balancer: p2cPeakEwma,
+    balancer: () => p2cPeakEwma(),
     breakers: true,
   },
 ];
@@ -171,8 +178,8 @@ const POINTS: readonly { name: string; x: number; field: keyof LatencySummary }[
 
 const X_MIN = Math.log10(2);
 
-const COLORS = ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd"];
-const DASHES = ["", "", "", "6 4", "2 3"];
+const COLORS = ["#d62728", "#ff7f0e", "#8c564b", "#1f77b4", "#2ca02c", "#9467bd"];
+const DASHES = ["", "", "", "", "6 4", "2 3"];
 
 /**
  * The chart: latency by percentile for each run, percentiles on a "nines"

@@ -25,9 +25,11 @@ export interface LoadMetric {
   /**
    * An attempt on `slot` ended: its latency is in `table.lastLatencyMs[slot]`
    * and its end time in `table.lastEndedAt[slot]`. Update the slot's state
-   * columns here. Optional: a metric read straight off the table needs none.
+   * columns here. `failed` says whether the attempt failed (`isFailure()`:
+   * a 5xx, a connection failure, a timeout). Optional: a metric read
+   * straight off the table needs none.
    */
-  update?(table: EndpointTable, slot: number): void;
+  update?(table: EndpointTable, slot: number, failed: boolean): void;
 }
 
 /** Requests in flight (tower's `PendingRequests`, Envoy least request's active requests): `table.inFlight[slot]`. */

@@ -87,7 +87,7 @@ for (let k = 0; k < LN_PENDING_SIZE; k++) LN_PENDING[k] = Math.log(k + 1);
  * - One (a new endpoint against known ones, rare): as `load()` computes it,
  *   the estimate decayed to the attempt time (`table.attemptTime`).
  *
- * Only a boolean leaves the function (see `P2CPicker.#less`).
+ * Only a boolean leaves the function (see `P2CPicker.#lessBit`).
  */
 function peakEwmaLess(table: EndpointTable, a: number, b: number, params: Float64Array): boolean {
   const keys = table.loadKey;
@@ -106,6 +106,26 @@ function peakEwmaLess(table: EndpointTable, a: number, b: number, params: Float6
   const la = pa < LN_PENDING_SIZE ? (LN_PENDING[pa] as number) : Math.log(pa + 1);
   const lb = pb < LN_PENDING_SIZE ? (LN_PENDING[pb] as number) : Math.log(pb + 1);
   return ka + la < kb + lb;
+}
+
+/**
+ * `peakEwmaLess()` as 1 or 0, its usual case (both slots with an estimate,
+ * fewer than LN_PENDING_SIZE in flight) in line: the difference of the two
+ * keys + ln(inFlight + 1) is NaN only for a slot with no estimate (or both
+ * estimates 0), which alone takes the general comparison. @internal
+ */
+function peakEwmaLessBit(table: EndpointTable, a: number, b: number, params: Float64Array): number {
+  const pa = table.inFlight[a] as number;
+  const pb = table.inFlight[b] as number;
+  if ((pa | pb) < LN_PENDING_SIZE) {
+    const d =
+      (table.loadKey[a] as number) +
+      (LN_PENDING[pa] as number) -
+      (table.loadKey[b] as number) -
+      (LN_PENDING[pb] as number);
+    if (!Number.isNaN(d)) return +(d < 0);
+  }
+  return +peakEwmaLess(table, a, b, params);
 }
 
 /**
@@ -163,6 +183,8 @@ class P2CPicker implements Picker {
   readonly #down: Int32Array;
   readonly #random: PickerRandom;
   readonly #choices: number;
+  /** Not the two-choice fast path: `choiceCount` ≠ 2, or fewer than 2 hosts. */
+  readonly #general: boolean;
   readonly #kind: number;
   readonly #metric: LoadMetric;
   readonly #params: Float64Array;
@@ -179,6 +201,7 @@ class P2CPicker implements Picker {
     this.#down = context.skipEjected ? context.downHosts : NOTHING_DOWN;
     this.#random = new PickerRandom(context.random);
     this.#choices = rule.choiceCount;
+    this.#general = rule.choiceCount !== 2 || n < 2;
     this.#kind = kindOf(rule);
     this.#metric = rule.metric;
     this.#params = rule.params ?? NO_PARAMS;
@@ -188,7 +211,7 @@ class P2CPicker implements Picker {
 
   pick(): Host | undefined {
     const n = this.#n;
-    if (this.#down[0] !== 0 || this.#choices !== 2 || n < 2) return this.#pickDistinct();
+    if (this.#down[0] !== 0 || this.#general) return this.#pickDistinct();
     // Two distinct choices: the first uniform over n, the second over the n - 1 others.
     let first: number;
     let second: number;
@@ -202,34 +225,25 @@ class P2CPicker implements Picker {
     }
     // Past the first, without a branch (which way is a coin flip): + 1 when second >= first.
     second += (first - second - 1) >>> 31;
-    return this.hosts[this.#less(this.#slots[second] as number, this.#slots[first] as number) ? second : first];
+    // second when it is less loaded, else first, without a branch (which way is a coin flip under load).
+    const take = this.#lessBit(this.#slots[second] as number, this.#slots[first] as number);
+    return this.hosts[first + ((second - first) & -take)];
   }
 
   /**
-   * True when slot a is less loaded than slot b. Loads never leave this
-   * method: only a boolean crosses the call, so no double is boxed even
-   * where V8 does not inline it (a double returned or passed out of line
-   * costs a 16-byte heap number).
+   * 1 when slot a is less loaded than slot b, else 0: an integer, so that
+   * the two-choice pick selects without a branch on it (under load which
+   * candidate wins is a coin flip, and a mispredicted branch cost ~7 ns a
+   * pick, measured). Loads never leave this method: only an integer
+   * crosses the call, so no double is boxed even where V8 does not inline
+   * it (a double returned or passed out of line costs a 16-byte heap number).
    */
-  #less(a: number, b: number): boolean {
+  #lessBit(a: number, b: number): number {
     const table = this.#table;
     const kind = this.#kind;
-    if (kind === IN_FLIGHT) return (table.inFlight[a] as number) < (table.inFlight[b] as number);
-    if (kind === PEAK_EWMA) {
-      // peakEwmaLess() with its usual cases written out here, where V8 inlines them (a call cost ~2 ns a pick).
-      const ka = table.loadKey[a] as number;
-      const kb = table.loadKey[b] as number;
-      const pa = table.inFlight[a] as number;
-      const pb = table.inFlight[b] as number;
-      if (Number.isNaN(ka) || Number.isNaN(kb)) {
-        if (Number.isNaN(ka) && Number.isNaN(kb)) return pa < pb && (this.#params[DEFAULT_RTT] as number) > 0;
-        return peakEwmaLess(table, a, b, this.#params);
-      }
-      const la = pa < LN_PENDING_SIZE ? (LN_PENDING[pa] as number) : Math.log(pa + 1);
-      const lb = pb < LN_PENDING_SIZE ? (LN_PENDING[pb] as number) : Math.log(pb + 1);
-      return ka + la < kb + lb;
-    }
-    return this.#metric.load(table, a) < this.#metric.load(table, b);
+    if (kind === IN_FLIGHT) return +((table.inFlight[a] as number) < (table.inFlight[b] as number));
+    if (kind === PEAK_EWMA) return peakEwmaLessBit(table, a, b, this.#params);
+    return +(this.#metric.load(table, a) < this.#metric.load(table, b));
   }
 
   /**
@@ -255,7 +269,7 @@ class P2CPicker implements Picker {
         if (++misses === SKIP_BOUND) break;
         continue;
       }
-      if (best < 0 || this.#less(slot, this.#slots[best] as number)) best = i;
+      if (best < 0 || this.#lessBit(slot, this.#slots[best] as number) === 1) best = i;
       if (--wanted === 0) break;
     }
     return best < 0 ? undefined : this.hosts[best];
@@ -356,7 +370,7 @@ class WeightedP2CPicker implements Picker {
   /**
    * True when host i costs less than host j: load / effectiveWeight^exponent,
    * compared by cross-multiplication (a pick divides nothing). Only a boolean
-   * leaves the method (see `P2CPicker.#less`).
+   * leaves the method (see `P2CPicker.#lessBit`).
    */
   #cheaper(i: number, j: number): boolean {
     const table = this.#table;
@@ -370,7 +384,7 @@ class WeightedP2CPicker implements Picker {
       loadB = table.inFlight[b] as number;
     } else if (kind === PEAK_EWMA) {
       // p2c() and p2cPeakEwma() compare Peak EWMA costs as they are (weightExponent 0).
-      return peakEwmaLess(table, a, b, this.#params);
+      return peakEwmaLessBit(table, a, b, this.#params) === 1;
     } else {
       // + makes them doubles: a tagged call result in the merge would box the other arms' doubles.
       loadA = +this.#metric.load(table, a);

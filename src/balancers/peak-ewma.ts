@@ -20,6 +20,18 @@ export interface PeakEwmaOptions {
    * (Linkerd's default RTT): finite, ≥ 0; default 30.
    */
   defaultRttMs?: number;
+  /**
+   * How much costlier a failed attempt makes the endpoint (a 5xx, a refused
+   * or reset connection, a timeout: `isFailure()`): the failure counts as a
+   * latency of `failurePenalty` × the larger of its own latency and the
+   * estimate now (the default RTT before any), capped at the larger of
+   * `decayMs` and `failurePenalty` × its latency, and never lowers the
+   * estimate. Each failure in a row thus multiplies the endpoint's cost, so
+   * one that fails fast (connections refused at once, quick 503s) does not
+   * look fast. 0 turns it off: a failure's latency counts like any other
+   * (Finagle's and tower's Peak EWMA). 0 or a finite number ≥ 1; default 2.
+   */
+  failurePenalty?: number;
 }
 
 /**
@@ -54,7 +66,10 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  *   read). With no estimate yet, estimate = rtt. Else if rtt > estimate,
  *   estimate = rtt (the peak); else estimate = estimate × w + rtt × (1 − w)
  *   with w = e^(−max(0, now − stamp) / decayMs). Then stamp = max(stamp, now)
- *   (an attempt that ended before the last update decays nothing).
+ *   (an attempt that ended before the last update decays nothing). A
+ *   failed attempt instead sets estimate = max(known, min(failurePenalty ×
+ *   max(rtt, known), max(decayMs, failurePenalty × rtt))), known being the
+ *   estimate decayed to now (the default RTT with none): see `failurePenalty`.
  * - `load()`, at pick time: estimate × e^(−age / decayMs) × (inFlight + 1),
  *   where age = `table.attemptTime[0]` − stamp (when > 0): the upstream's
  *   time of the last attempt begun, no clock read. With no estimate:
@@ -73,8 +88,9 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  *
  * @example
  * createUpstream({ name: "api", resolver, balancer: p2c(peakEwma({ decayMs: 5000 })) });
- * @throws InvalidConfigError for a `decayMs` that is not a finite number > 0
- * or a `defaultRttMs` that is not a finite number ≥ 0.
+ * @throws InvalidConfigError for a `decayMs` that is not a finite number > 0,
+ * a `defaultRttMs` that is not a finite number ≥ 0, or a `failurePenalty`
+ * that is neither 0 nor a finite number ≥ 1.
  */
 export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
   const o = checkOptions<PeakEwmaOptions>(options, "peakEwma()");
@@ -89,17 +105,26 @@ export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
       `must be a finite number of milliseconds >= 0, got ${show(defaultRttMs)}`,
     );
   }
+  const penalty = o.failurePenalty ?? 2;
+  if (!(typeof penalty === "number" && Number.isFinite(penalty) && (penalty === 0 || penalty >= 1))) {
+    throw new InvalidConfigError("failurePenalty", `must be 0 (off) or a finite number >= 1, got ${show(penalty)}`);
+  }
   const params = Float64Array.of(defaultRttMs, 1 / decayMs);
   const metric: LoadMetric = {
     name: "peak-ewma",
     load: (table, slot) => peakEwmaCost(table, slot, params),
-    update(table, slot) {
+    update(table, slot, failed) {
       const rtt = table.lastLatencyMs[slot] as number;
       const now = table.lastEndedAt[slot] as number;
       if (!(rtt >= 0) || Number.isNaN(now)) return; // no latency to learn from
       const estimate = table.loadEstimate[slot] as number;
       const stamp = table.loadStamp[slot] as number;
-      if (Number.isNaN(estimate) || rtt > estimate) {
+      if (failed === true && penalty > 0) {
+        // penalty × max(rtt, the estimate decayed to now), capped at max(decayMs, penalty × rtt); never lower.
+        const known = Number.isNaN(estimate) ? defaultRttMs : estimate * Math.exp(-Math.max(0, now - stamp) / decayMs);
+        const penalized = Math.min(penalty * Math.max(rtt, known), Math.max(decayMs, penalty * rtt));
+        table.loadEstimate[slot] = Math.max(known, penalized);
+      } else if (Number.isNaN(estimate) || rtt > estimate) {
         table.loadEstimate[slot] = rtt;
       } else {
         const w = Math.exp(-Math.max(0, now - stamp) / decayMs);
@@ -130,7 +155,7 @@ export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
  */
 export function p2cPeakEwma(options?: P2CPeakEwmaOptions): Balancer {
   const o = checkOptions<P2CPeakEwmaOptions>(options, "p2cPeakEwma()");
-  const metric = peakEwma({ decayMs: o.decayMs, defaultRttMs: o.defaultRttMs });
+  const metric = peakEwma({ decayMs: o.decayMs, defaultRttMs: o.defaultRttMs, failurePenalty: o.failurePenalty });
   return p2cBalancer("peak-ewma", {
     metric,
     choiceCount: choiceCount(o.choiceCount),

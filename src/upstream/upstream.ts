@@ -576,13 +576,15 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       table.abandoned[slot] = (table.abandoned[slot] as number) + 1;
     } else {
       table.requests[slot] = (table.requests[slot] as number) + 1;
-      if (failure === undefined ? outcome.status !== undefined && outcome.status >= 500 : failure !== "cancelled") {
+      const failed =
+        failure === undefined ? outcome.status !== undefined && outcome.status >= 500 : failure !== "cancelled";
+      if (failed) {
         table.failures[slot] = (table.failures[slot] as number) + 1;
         table.consecutiveFailures[slot] = (table.consecutiveFailures[slot] as number) + 1;
       } else if (failure !== "cancelled") {
         table.consecutiveFailures[slot] = 0;
       }
-      if (timed) this.#metric?.update?.(table, slot);
+      if (timed) this.#metric?.update?.(table, slot, failed);
     }
     for (let p = 0; p < this.#observers.length; p++) (this.#observers[p] as UpstreamPlugin).onOutcome?.(host, outcome);
   }

@@ -213,7 +213,7 @@ describe("p2c()", () => {
             if (estimate === null) return;
             f.table.lastLatencyMs[slot] = estimate;
             f.table.lastEndedAt[slot] = endedAt;
-            metric.update?.(f.table, slot);
+            metric.update?.(f.table, slot, false);
           });
           f.table.attemptTime[0] = Math.max(...rows.map((r) => r[2])) + later;
           const inLine = p2c(metric, { choiceCount }).build(f.hosts, live(seed, f.table));

@@ -7,6 +7,8 @@ import {
   constantLatency,
   ManualClock,
   ManualResolver,
+  normalLatency,
+  outage,
   seededRandom,
   simulate,
   slowPhase,
@@ -33,7 +35,7 @@ function setup(balancer: Balancer, ids: readonly string[], options: { attemptTim
 }
 
 describe("peakEwma()", () => {
-  it("validates decayMs (finite, > 0) and defaultRttMs (finite, >= 0)", () => {
+  it("validates decayMs (finite, > 0), defaultRttMs (finite, >= 0) and failurePenalty (0, or finite >= 1)", () => {
     expectConfigErrors(
       (options: unknown) => peakEwma(options as object),
       [
@@ -45,6 +47,11 @@ describe("peakEwma()", () => {
         [{ defaultRttMs: -1 }, "defaultRttMs"],
         [{ defaultRttMs: Number.NaN }, "defaultRttMs"],
         [{ defaultRttMs: Number.POSITIVE_INFINITY }, "defaultRttMs"],
+        [{ failurePenalty: 0.5 }, "failurePenalty"],
+        [{ failurePenalty: -1 }, "failurePenalty"],
+        [{ failurePenalty: Number.NaN }, "failurePenalty"],
+        [{ failurePenalty: Number.POSITIVE_INFINITY }, "failurePenalty"],
+        [{ failurePenalty: "2" }, "failurePenalty"],
         [null, "options"],
         ["fast", "options"],
       ],
@@ -54,11 +61,13 @@ describe("peakEwma()", () => {
       [
         [{ decayMs: 0 }, "decayMs"],
         [{ defaultRttMs: -5 }, "defaultRttMs"],
+        [{ failurePenalty: 0.99 }, "failurePenalty"],
         [{ choiceCount: 1 }, "choiceCount"],
         [42, "options"],
       ],
     );
     expect(() => peakEwma({ decayMs: 0.5, defaultRttMs: 0 })).not.toThrow();
+    for (const failurePenalty of [0, 1, 2.5]) expect(() => p2cPeakEwma({ failurePenalty })).not.toThrow();
   });
 
   it('p2cPeakEwma() is p2c over it, named "peak-ewma"; the metric is named "peak-ewma" too', () => {
@@ -83,11 +92,11 @@ describe("peakEwma()", () => {
   });
 });
 
-/** What an upstream's end() does for a latency: the metric learns `latency`, ended at `endedAt`. */
+/** What an upstream's end() does for a successful attempt: the metric learns `latency`, ended at `endedAt`. */
 function learn(table: EndpointTable, slot: number, latency: number, endedAt: number, metric = peakEwma()): void {
   table.lastLatencyMs[slot] = latency;
   table.lastEndedAt[slot] = endedAt;
-  metric.update?.(table, slot);
+  metric.update?.(table, slot, false);
 }
 
 describe("peakEwma(): the estimate decays with its age at the attempt time", () => {
@@ -175,8 +184,9 @@ describe("peakEwma(): the estimate decays with its age at the attempt time", () 
 describe("peakEwma(): an endpoint that was slow is tried again", () => {
   it("at 20 requests/s it gets no traffic while its timeouts are fresh, then its estimate decays and it is probed", async () => {
     // Four endpoints at 50 ms; the first answers in 2 s (past the 1 s timeout) from 5 s to 15 s.
-    // Its estimate becomes 1,000 ms (the timeout); the others cost 50 × (in flight + 1). Without
-    // decay at pick time it never again costs less than another, and never gets another request.
+    // Its timeouts raise its estimate to 2,000 ms and more (failurePenalty 2 × at least the 1 s
+    // timeout); the others cost 50 × (in flight + 1). Without decay at pick time it never again
+    // costs less than another, and never gets another request.
     const report = await simulate({
       durationMs: 60_000,
       ratePerSecond: 20,
@@ -226,7 +236,7 @@ describe("peakEwma() updated by an upstream on a ManualClock", () => {
 
     const slower = upstream.begin();
     clock.advance(100);
-    upstream.end(slower, { status: 503 }); // any timed outcome counts: 100 ms > 37.1, the peak
+    upstream.end(slower, { status: 200 }); // 100 ms > 37.1, the peak
     expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([100, 1150]);
 
     // Two attempts overlap; the later one ends first.
@@ -295,6 +305,92 @@ describe("peakEwma() updated by an upstream on a ManualClock", () => {
     expect(l.table().loadEstimate[slot]).toBeNaN();
     expect(upstream.balancer.metric?.load(l.table(), slot)).toBe(30);
     await upstream.close();
+  });
+});
+
+describe("peakEwma(): failures cost more (failurePenalty)", () => {
+  it("a failure counts as penalty × max(its latency, the estimate now), at most max(decayMs, penalty × latency), never lower", async () => {
+    const { upstream, clock, table, host } = setup(p2cPeakEwma(), ["h0.test"]);
+    const slot = host("h0.test:80").slot;
+    const t = table;
+    // No estimate yet: a connection refused at once counts as 2 × the default RTT (30 ms).
+    upstream.end(upstream.begin(), { failure: "connect", latencyMs: 0 });
+    expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([60, 0]);
+    upstream.end(upstream.begin(), { status: 200, latencyMs: 40 }); // a success ending at 40: 40 < 60, blended
+    const w = Math.exp(-40 / 10_000);
+    expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([60 * w + 40 * (1 - w), 40]);
+
+    clock.advance(1000);
+    const a = upstream.begin();
+    clock.advance(10);
+    upstream.end(a, { status: 503 }); // 10 ms, ending at 1,010: 2 × max(10, the estimate decayed by 970 ms)
+    const known = (60 * w + 40 * (1 - w)) * Math.exp(-(1010 - 40) / 10_000);
+    expect([t().loadEstimate[slot], t().loadStamp[slot]]).toEqual([2 * known, 1010]);
+    expect(t().loadKey[slot]).toBe(Math.log(2 * known) + 1010 / 10_000);
+
+    // Failures in a row double it each time, up to decayMs (10,000 ms) when that is above 2 × their latency.
+    const seen: number[] = [];
+    for (let k = 0; k < 9; k++) {
+      upstream.end(upstream.begin(), { failure: "reset", latencyMs: 0 });
+      seen.push(t().loadEstimate[slot] as number);
+    }
+    expect(known).toBeCloseTo(54.38, 2); // 2^7 × known = 6,961; 2^8 × known would be 13,921
+    expect(seen).toEqual([...[4, 8, 16, 32, 64, 128].map((m) => m * known), 10_000, 10_000, 10_000]);
+    // A timeout of 30 s counts as 60 s (2 × its latency is above decayMs).
+    upstream.end(upstream.begin(), { failure: "timeout", latencyMs: 30_000 });
+    expect(t().loadEstimate[slot]).toBe(60_000);
+    // A fast failure never lowers it: 2 × max(0, 60,000) is capped at 10,000, but the estimate stays 60,000.
+    upstream.end(upstream.begin(), { status: 500, latencyMs: 0 });
+    expect(t().loadEstimate[slot]).toBe(60_000);
+    // Neither a cancelled attempt nor a 4xx is a failure: it blends like any latency (w = 1 at the same time).
+    upstream.end(upstream.begin(), { failure: "cancelled", latencyMs: 5 });
+    upstream.end(upstream.begin(), { status: 429, latencyMs: 5 });
+    expect(t().loadEstimate[slot]).toBe(60_000);
+    await upstream.close();
+  });
+
+  it("failurePenalty 0: a failure's latency counts like any other (Finagle, tower); 1: a failure never lowers the estimate", async () => {
+    const off = setup(p2cPeakEwma({ failurePenalty: 0 }), ["h0.test"]);
+    const one = setup(p2cPeakEwma({ failurePenalty: 1 }), ["h0.test"]);
+    for (const { upstream, clock } of [off, one]) {
+      upstream.end(upstream.begin(), { status: 200, latencyMs: 100 });
+      clock.advance(1000);
+      upstream.end(upstream.begin(), { status: 503, latencyMs: 10 });
+    }
+    const w = Math.exp(-(1010 - 100) / 10_000); // from the first's end (100) to the second's (1,010)
+    expect(off.table().loadEstimate[off.host("h0.test:80").slot]).toBe(100 * w + 10 * (1 - w));
+    expect(one.table().loadEstimate[one.host("h0.test:80").slot]).toBe(100 * w); // max(10, 100 decayed) × 1
+    await off.upstream.close();
+    await one.upstream.close();
+  });
+
+  it("a backend that refuses connections at once: without the penalty it takes twice its share; with it, almost none", async () => {
+    // 11 backends at normal(167 ms, 5 ms), 1,000 requests/s for 60 s; the first refuses every
+    // connection at once from 15 s to 45 s. A refusal takes 0 ms: to a latency-only metric the
+    // refusing backend looks like the fastest, the black hole of latency-based balancing.
+    const run = (balancer: Balancer) =>
+      simulate({
+        seed: 1,
+        durationMs: 60_000,
+        ratePerSecond: 1000,
+        arrivals: "fixed",
+        timeoutMs: 1000,
+        backends: Array.from({ length: 11 }, (_, i) => ({
+          latency: normalLatency(167, 5),
+          phases: i === 0 ? [outage(15_000, 45_000)] : [],
+        })),
+        upstream: { balancer },
+      });
+    const finagle = await run(p2cPeakEwma({ failurePenalty: 0 }));
+    const penalized = await run(p2cPeakEwma());
+    const rr = await run(roundRobin());
+    // Round robin: its 1/11 of 30,000; Peak EWMA without the penalty: about 2/11 (it wins every pair it is in).
+    expect([rr.failures, finagle.failures, penalized.failures]).toEqual([2727, 5337, 9]);
+    const during = (r: { backends: readonly BackendReport[] }) =>
+      (r.backends[0] as BackendReport).series.slice(15, 45).reduce((a, b) => a + b, 0);
+    expect([during(rr), during(finagle), during(penalized)]).toEqual([2727, 5337, 9]);
+    // After the outage the penalized backend is probed and its share grows back.
+    expect((penalized.backends[0] as BackendReport).series.slice(45).reduce((a, b) => a + b, 0)).toBeGreaterThan(50);
   });
 });
 
