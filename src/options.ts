@@ -19,6 +19,40 @@ export function checkOptions<T extends object>(options: unknown, factory: string
   return options as Partial<T>;
 }
 
+/**
+ * Checks options as `checkOptions` does, and that every key is one of
+ * `known`: a field name of the system a factory mirrors (Kong's
+ * `http_failures`, Envoy's `base_ejection_time`) would otherwise be ignored
+ * without a word. The error names the key and, when its camelCase form (or
+ * that + `Ms`) is an option, the one likely meant. For a nested section,
+ * `path` is its option name (`"unhealthy"`), prefixed to its keys.
+ */
+export function checkKnownOptions<T extends object>(
+  options: unknown,
+  factory: string,
+  known: readonly string[],
+  path = "",
+): Partial<T> {
+  if (
+    path !== "" &&
+    options !== undefined &&
+    (typeof options !== "object" || options === null || Array.isArray(options))
+  ) {
+    throw new InvalidConfigError(path, `must be an options object, got ${show(options)}`);
+  }
+  const o = checkOptions<T>(options, factory);
+  for (const key of Object.keys(o)) {
+    if (known.includes(key)) continue;
+    const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    const hint = [camel, `${camel}Ms`].find((k) => k !== key && known.includes(k));
+    const prefix = path === "" ? "" : `${path}.`;
+    const meant =
+      hint === undefined ? "" : `: did you mean ${prefix}${hint}${hint.endsWith("Ms") ? " (milliseconds)" : ""}?`;
+    throw new InvalidConfigError(`${prefix}${key}`, `is not an option of ${factory}${meant}`);
+  }
+  return o;
+}
+
 /** Checks an optional `clock` option: an object with `now()` and `setTimer()`. */
 export function checkClock(clock: unknown): Clock | undefined {
   if (clock === undefined) return undefined;

@@ -1,7 +1,7 @@
 import type { Host } from "../balancer.js";
 import type { ConcurrencyLimitKind } from "../errors.js";
 import { ConcurrencyLimitError, InvalidConfigError, show } from "../errors.js";
-import { checkName, checkOptions } from "../options.js";
+import { checkKnownOptions, checkName } from "../options.js";
 import type { PluginContext, UpstreamPlugin } from "../upstream/plugin.js";
 import { attachOnce } from "../upstream/plugin.js";
 
@@ -64,7 +64,11 @@ const ENDPOINT = 2;
  * @throws InvalidConfigError naming the option that is invalid.
  */
 export function concurrencyLimits(options?: ConcurrencyLimitsOptions): ConcurrencyLimitsPlugin {
-  const o = checkOptions<ConcurrencyLimitsOptions>(options, "concurrencyLimits()");
+  const o = checkKnownOptions<ConcurrencyLimitsOptions>(options, "concurrencyLimits()", [
+    "name",
+    "maxRequests",
+    "maxRequestsPerEndpoint",
+  ]);
   return new ConcurrencyLimits(
     checkName(o.name, "concurrency-limits"),
     limit("maxRequests", o.maxRequests, 1024),

@@ -147,7 +147,12 @@ describe("concurrencyLimits()", () => {
       [{ maxRequestsPerEndpoint: -1 }, "maxRequestsPerEndpoint"],
       [{ maxRequestsPerEndpoint: Number.NaN }, "maxRequestsPerEndpoint"],
       [{ name: "" }, "name"],
+      [{ max_requests: 10 }, "max_requests"], // Envoy's name is not ignored in silence
+      [{ maxPendingRequests: 10 }, "maxPendingRequests"],
     ]);
     expect(() => concurrencyLimits({ maxRequests: 0 })).toThrow(InvalidConfigError);
+    expect(thrown(() => concurrencyLimits({ max_requests: 10 } as never)).message).toBe(
+      "max_requests: is not an option of concurrencyLimits(): did you mean maxRequests?",
+    );
   });
 });

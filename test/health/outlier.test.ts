@@ -508,10 +508,20 @@ describe("outlierDetection() and the endpoint set", () => {
       [{ successRateRequestVolume: 1.5 }, "successRateRequestVolume"],
       [{ successRateStdevFactor: -1 }, "successRateStdevFactor"],
       [{ successRateStdevFactor: Number.POSITIVE_INFINITY }, "successRateStdevFactor"],
+      // Envoy's field names and unknown keys are not ignored in silence.
+      [{ base_ejection_time: 30_000 }, "base_ejection_time"],
+      [{ consecutive_5xx: 5 }, "consecutive_5xx"],
+      [{ interval: 10_000 }, "interval"],
       [{ failurePercentageThreshold: 120 }, "failurePercentageThreshold"],
       [{ failurePercentageMinimumHosts: "5" }, "failurePercentageMinimumHosts"],
       [{ failurePercentageRequestVolume: -50 }, "failurePercentageRequestVolume"],
     ]);
+    expect(thrown(() => outlierDetection({ base_ejection_time: 30_000 } as never)).message).toBe(
+      "base_ejection_time: is not an option of outlierDetection(): did you mean baseEjectionTimeMs (milliseconds)?",
+    );
+    expect(thrown(() => outlierDetection({ consecutive_5xx: 5 } as never)).message).toBe(
+      "consecutive_5xx: is not an option of outlierDetection(): did you mean consecutive5xx?",
+    );
   });
 });
 

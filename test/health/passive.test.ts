@@ -351,8 +351,23 @@ describe("passiveHealthChecks() and the endpoint set", () => {
       [{ ejectionMs: 2 ** 31 }, "ejectionMs"],
       [{ maxEjectionMs: "1" }, "maxEjectionMs"],
       [{ ejectionMs: 5000, maxEjectionMs: 4000 }, "maxEjectionMs"],
+      // Kong's field names and unknown keys are not ignored in silence.
+      [{ unhealthy: { tcp_failures: 3 } }, "unhealthy.tcp_failures"],
+      [{ healthy: { http_statuses: [200] } }, "healthy.http_statuses"],
+      [{ ejectionTime: 1000 }, "ejectionTime"],
     ]);
     expect(() => passiveHealthChecks({ ejectionMs: 500_000 })).not.toThrow(); // the cap follows a larger ejectionMs
+  });
+
+  it("names Kong's field and the switchyard option in the message", () => {
+    const e = thrown(() => passiveHealthChecks({ unhealthy: { http_failures: 3 } } as never));
+    expect(e).toBeInstanceOf(InvalidConfigError);
+    expect(e.message).toBe(
+      "unhealthy.http_failures: is not an option of passiveHealthChecks(): did you mean unhealthy.httpFailures?",
+    );
+    expect(thrown(() => passiveHealthChecks({ ejection: 5 } as never)).message).toBe(
+      "ejection: is not an option of passiveHealthChecks(): did you mean ejectionMs (milliseconds)?",
+    );
   });
 });
 

@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { MAX_DELAY } from "../../clock.js";
 import type { Endpoint } from "../../endpoint.js";
 import { InvalidConfigError, show } from "../../errors.js";
+import { checkKnownOptions } from "../../options.js";
 import type { StatusSet } from "../http-statuses.js";
 import { KONG_ACTIVE_HEALTHY, KONG_ACTIVE_UNHEALTHY, statusSet } from "../http-statuses.js";
 import type { ActiveHealthChange, ActiveProbeResult } from "./results.js";
@@ -119,6 +120,7 @@ const TOP = [
   "onProbe",
 ];
 const HEALTHY = ["intervalMs", "successes", "httpStatuses"];
+const FACTORY = "activeHealthChecks()";
 const UNHEALTHY = ["intervalMs", "httpFailures", "tcpFailures", "timeouts", "httpStatuses"];
 /** Headers every probe sets itself. */
 const RESERVED_HEADERS = new Set(["connection", "content-length", "transfer-encoding"]);
@@ -130,9 +132,9 @@ const PATH = /^\/[\x21-\x7e]*$/;
  * @internal
  */
 export function activeConfig(options: unknown): ActiveConfig {
-  const o = section(options, "", TOP);
-  const healthy = section(o.healthy, "healthy", HEALTHY);
-  const unhealthy = section(o.unhealthy, "unhealthy", UNHEALTHY);
+  const o = checkKnownOptions<Record<string, unknown>>(options, FACTORY, TOP);
+  const healthy = checkKnownOptions<Record<string, unknown>>(o.healthy, FACTORY, HEALTHY, "healthy");
+  const unhealthy = checkKnownOptions<Record<string, unknown>>(o.unhealthy, FACTORY, UNHEALTHY, "unhealthy");
   const name = o.name ?? "active-health";
   if (typeof name !== "string" || name === "") {
     throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);
@@ -214,28 +216,6 @@ export function activeConfig(options: unknown): ActiveConfig {
     onHealthChange: o.onHealthChange as ActiveConfig["onHealthChange"],
     onProbe: o.onProbe as ActiveConfig["onProbe"],
   };
-}
-
-/**
- * An options object (or undefined) whose keys are all known: a Kong field
- * name (`http_path`, `interval`) would otherwise be ignored without a word.
- */
-function section(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidConfigError(path || "options", `must be an options object, got ${show(value)}`);
-  }
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const hint = [camel, `${camel}Ms`].find((k) => k !== key && known.includes(k));
-    const where = path === "" ? key : `${path}.${key}`;
-    throw new InvalidConfigError(
-      where,
-      `is not an option of activeHealthChecks()${hint === undefined ? "" : `: did you mean ${path === "" ? "" : `${path}.`}${hint}${hint.endsWith("Ms") ? " (milliseconds)" : ""}?`}`,
-    );
-  }
-  return value as Record<string, unknown>;
 }
 
 function interval(option: string, value: unknown): number {

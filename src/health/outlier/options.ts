@@ -1,5 +1,5 @@
 import { InvalidConfigError, show } from "../../errors.js";
-import { checkBoolean, checkDelay, checkInteger, checkNumber, checkOptions } from "../../options.js";
+import { checkBoolean, checkDelay, checkInteger, checkKnownOptions, checkNumber } from "../../options.js";
 
 /**
  * Options of `outlierDetection()`: Envoy's `outlier_detection` fields in
@@ -93,13 +93,41 @@ export interface OutlierConfig {
 /** A count option (threshold, hosts, volume): an integer >= 0. */
 const MAX_COUNT = 2 ** 32 - 1;
 
+/** The option names (an Envoy field name such as `base_ejection_time` is refused, naming `baseEjectionTimeMs`). */
+const OPTIONS = [
+  "name",
+  "intervalMs",
+  "baseEjectionTimeMs",
+  "maxEjectionTimeMs",
+  "maxEjectionTimeJitterMs",
+  "maxEjectionPercent",
+  "alwaysEjectOneHost",
+  "consecutive5xx",
+  "enforcingConsecutive5xx",
+  "consecutiveGatewayFailure",
+  "enforcingConsecutiveGatewayFailure",
+  "splitExternalLocalOriginErrors",
+  "consecutiveLocalOriginFailure",
+  "enforcingConsecutiveLocalOriginFailure",
+  "successRateMinimumHosts",
+  "successRateRequestVolume",
+  "successRateStdevFactor",
+  "enforcingSuccessRate",
+  "enforcingLocalOriginSuccessRate",
+  "failurePercentageThreshold",
+  "failurePercentageMinimumHosts",
+  "failurePercentageRequestVolume",
+  "enforcingFailurePercentage",
+  "enforcingFailurePercentageLocalOrigin",
+];
+
 /**
  * Checks `outlierDetection()` options and fills in Envoy's defaults.
  * @throws InvalidConfigError naming the option.
  * @internal
  */
 export function outlierConfig(options: unknown): OutlierConfig {
-  const o = checkOptions<OutlierDetectionOptions>(options, "outlierDetection()");
+  const o = checkKnownOptions<OutlierDetectionOptions>(options, "outlierDetection()", OPTIONS);
   const name = o.name ?? "outlier-detection";
   if (typeof name !== "string" || name === "") {
     throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);

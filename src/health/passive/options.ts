@@ -1,5 +1,5 @@
 import { InvalidConfigError, show } from "../../errors.js";
-import { checkDelay, checkInteger, checkOptions } from "../../options.js";
+import { checkDelay, checkInteger, checkKnownOptions } from "../../options.js";
 import type { StatusSet } from "../http-statuses.js";
 import { KONG_PASSIVE_HEALTHY, KONG_PASSIVE_UNHEALTHY, statusSet } from "../http-statuses.js";
 import { MAX_COUNT } from "./counters.js";
@@ -44,6 +44,12 @@ export interface PassiveHealthChecksOptions {
   maxEjectionMs?: number;
 }
 
+const FACTORY = "passiveHealthChecks()";
+/** The option names (a Kong field name such as `tcp_failures` is refused, naming `tcpFailures`). */
+const TOP = ["name", "healthy", "unhealthy", "ejectionMs", "maxEjectionMs"];
+const HEALTHY = ["successes", "httpStatuses"];
+const UNHEALTHY = ["httpFailures", "tcpFailures", "timeouts", "httpStatuses"];
+
 /** Validated options of `passiveHealthChecks()`. @internal */
 export interface PassiveConfig {
   readonly name: string;
@@ -63,13 +69,13 @@ export interface PassiveConfig {
  * @internal
  */
 export function passiveConfig(options: unknown): PassiveConfig {
-  const o = checkOptions<PassiveHealthChecksOptions>(options, "passiveHealthChecks()");
+  const o = checkKnownOptions<PassiveHealthChecksOptions>(options, FACTORY, TOP);
   const name = o.name ?? "passive-health";
   if (typeof name !== "string" || name === "") {
     throw new InvalidConfigError("name", `must be a non-empty string, got ${show(name)}`);
   }
-  const healthy = group("healthy", o.healthy);
-  const unhealthy = group("unhealthy", o.unhealthy);
+  const healthy = checkKnownOptions<Record<string, unknown>>(o.healthy, FACTORY, HEALTHY, "healthy");
+  const unhealthy = checkKnownOptions<Record<string, unknown>>(o.unhealthy, FACTORY, UNHEALTHY, "unhealthy");
   const ejectionMs = checkDelay(o.ejectionMs, "ejectionMs", 30_000);
   const maxEjectionMs = checkDelay(o.maxEjectionMs, "maxEjectionMs", Math.max(300_000, ejectionMs));
   if (maxEjectionMs < ejectionMs) {
@@ -86,14 +92,6 @@ export function passiveConfig(options: unknown): PassiveConfig {
     ejectionMs,
     maxEjectionMs,
   };
-}
-
-function group(option: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidConfigError(option, `must be an object, got ${show(value)}`);
-  }
-  return value as Record<string, unknown>;
 }
 
 function count(option: string, value: unknown): number {
