@@ -71,6 +71,7 @@ const NO_PARAMS = new Float64Array(2);
 
 /** ln(k + 1) for k requests in flight, k < LN_PENDING_SIZE: Peak EWMA's comparison in logarithms reads it. */
 const LN_PENDING_SIZE = 1024;
+const LN_PENDING_MASK = LN_PENDING_SIZE - 1;
 const LN_PENDING = new Float64Array(LN_PENDING_SIZE);
 for (let k = 0; k < LN_PENDING_SIZE; k++) LN_PENDING[k] = Math.log(k + 1);
 
@@ -118,11 +119,13 @@ function peakEwmaLessBit(table: EndpointTable, a: number, b: number, params: Flo
   const pa = table.inFlight[a] as number;
   const pb = table.inFlight[b] as number;
   if ((pa | pb) < LN_PENDING_SIZE) {
+    // Two independent differences, then one sum: a shorter chain of dependent additions.
+    // The masks change nothing (both are below the size) but let V8 drop the bounds checks.
+    const keys = table.loadKey;
     const d =
-      (table.loadKey[a] as number) +
-      (LN_PENDING[pa] as number) -
-      (table.loadKey[b] as number) -
-      (LN_PENDING[pb] as number);
+      (keys[a] as number) -
+      (keys[b] as number) +
+      ((LN_PENDING[pa & LN_PENDING_MASK] as number) - (LN_PENDING[pb & LN_PENDING_MASK] as number));
     if (!Number.isNaN(d)) return +(d < 0);
   }
   return +peakEwmaLess(table, a, b, params);
@@ -149,8 +152,21 @@ const TWO_31 = 2147483648;
  * probability within n²/2^31 (≤ 0.05%) of 1/(n(n - 1)); above it, two draws.
  */
 const SPLIT_MAX = 1024;
+/** `P2CPicker`'s draw paths (see `#path`). */
+const SPLIT = 0;
+const TWO_DRAWS = 1;
+const GENERAL = 2;
 /** Up to this many hosts, one 31-bit draw x gives a weighted choice (see `WeightedP2CPicker.#draw`): x·n stays exact. */
 const WEIGHTED_SPLIT_MAX = 1 << 21;
+
+/**
+ * ⌊x·m / 2^31⌋ for 0 ≤ x < 2^31 and 0 ≤ m < 2^16, exactly, in int32
+ * arithmetic (no double, no rounding check): with x = xh·2^16 + xl, it is
+ * ⌊(xh·m + ⌊xl·m / 2^16⌋) / 2^15⌋, every term below 2^31.
+ */
+function mulHigh31(x: number, m: number): number {
+  return ((x >>> 16) * m + (((x & 0xffff) * m) >>> 16)) >>> 15;
+}
 
 /**
  * Power of `choiceCount` random choices over hosts of equal weight
@@ -177,14 +193,18 @@ class P2CPicker implements Picker {
   readonly #slots: Int32Array;
   readonly #table: EndpointTable;
   readonly #n: number;
-  /** One draw gives both choices of a two-choice pick (`SPLIT_MAX`). */
-  readonly #split: boolean;
+  /**
+   * How `pick()` draws: `SPLIT` (two choices from one draw, `SPLIT_MAX`),
+   * `TWO_DRAWS` (two choices, a draw each), `GENERAL` (`choiceCount` ≠ 2 or
+   * fewer than 2 hosts: `#pickDistinct`). A small integer, not booleans: V8
+   * tests a boolean field for truthiness in general, a few instructions more
+   * per pick.
+   */
+  readonly #path: number;
   /** The context's `downHosts` when skipping ejected hosts, else a cell that stays 0. */
   readonly #down: Int32Array;
   readonly #random: PickerRandom;
   readonly #choices: number;
-  /** Not the two-choice fast path: `choiceCount` ≠ 2, or fewer than 2 hosts. */
-  readonly #general: boolean;
   readonly #kind: number;
   readonly #metric: LoadMetric;
   readonly #params: Float64Array;
@@ -197,11 +217,10 @@ class P2CPicker implements Picker {
     this.#slots = slotsOf(hosts);
     this.#table = context.table;
     this.#n = n;
-    this.#split = n <= SPLIT_MAX;
+    this.#path = rule.choiceCount !== 2 || n < 2 ? GENERAL : n <= SPLIT_MAX ? SPLIT : TWO_DRAWS;
     this.#down = context.skipEjected ? context.downHosts : NOTHING_DOWN;
     this.#random = new PickerRandom(context.random);
     this.#choices = rule.choiceCount;
-    this.#general = rule.choiceCount !== 2 || n < 2;
     this.#kind = kindOf(rule);
     this.#metric = rule.metric;
     this.#params = rule.params ?? NO_PARAMS;
@@ -211,14 +230,16 @@ class P2CPicker implements Picker {
 
   pick(): Host | undefined {
     const n = this.#n;
-    if (this.#down[0] !== 0 || this.#general) return this.#pickDistinct();
+    const path = this.#path;
+    if (this.#down[0] !== 0 || path === GENERAL) return this.#pickDistinct();
     // Two distinct choices: the first uniform over n, the second over the n - 1 others.
     let first: number;
     let second: number;
-    if (this.#split) {
-      const p = this.#random.next31() * n;
-      first = Math.floor(p / TWO_31);
-      second = Math.floor(((p - first * TWO_31) * (n - 1)) / TWO_31);
+    if (path === SPLIT) {
+      const x = this.#random.next31();
+      first = mulHigh31(x, n);
+      // x·n mod 2^31: the low bits of the product, exact in int32 arithmetic.
+      second = mulHigh31(Math.imul(x, n) & 0x7fffffff, n - 1);
     } else {
       first = this.#random.below(n);
       second = this.#random.below(n - 1);
