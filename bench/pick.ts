@@ -93,8 +93,8 @@ export function build(balancer: Balancer, n: number, weighted: boolean): Picker 
  * requests in flight. A freshly built table has neither, and a pick over it
  * takes the no-data branch (the default RTT) on every comparison.
  */
-export function buildWarm(balancer: Balancer, n: number): Picker {
-  const { table, hosts } = hostsOf(endpoints(n, false));
+export function buildWarm(balancer: Balancer, n: number, weighted = false): Picker {
+  const { table, hosts } = hostsOf(endpoints(n, weighted));
   const rng = seededRandom(SEED);
   for (const h of hosts) {
     table.inFlight[h.slot] = Math.floor(rng.next() * 4);
