@@ -11,6 +11,10 @@
  * - `build.ring-hash.n10000` (ms): the same over 10,000 endpoints.
  * - `update.ring-hash.n10000` (ms): one endpoint joins a 10,000-endpoint
  *   level: the build that merges its points into the balancer's previous ring.
+ * - `update.maglev.n1000` (ms): one endpoint leaves a 1,000-endpoint upstream
+ *   with `maglev()` (a resolver delta, `ManualResolver.change()`), within the
+ *   debounce window: the upstream's update and the picker made from the last
+ *   table, its entries passed on; the full build waits for the window.
  * - `alloc.pick.ring-hash`, `alloc.pick.maglev` (B/op): bytes per keyed
  *   pick, as the pick figures pick. Must be 0.
  * @module
@@ -18,7 +22,8 @@
 
 import { RingBuilder } from "../src/balancers/ring-hash.js";
 import type { Balancer, BalancerContext, Host, PickContext, Picker } from "../src/index.js";
-import { endpoint, hashKey, maglev, ringHash, systemClock, systemRandom } from "../src/index.js";
+import { createUpstream, endpoint, hashKey, maglev, ringHash, systemClock, systemRandom } from "../src/index.js";
+import { ManualClock, ManualResolver } from "../src/testing/index.js";
 import type { EndpointTable } from "../src/upstream/table.js";
 import { hostsOf } from "../test/helpers/picks.js";
 import type { Figure, Measurement } from "./harness.js";
@@ -88,6 +93,30 @@ function updateFigure(): number {
   });
 }
 
+/** One endpoint leaves a 1,000-endpoint Maglev upstream (and comes back, untimed, before the next call). */
+function maglevUpdateFigure(): number {
+  const clock = new ManualClock();
+  const resolver = new ManualResolver();
+  const api = createUpstream({ name: "bench", resolver, balancer: maglev(), clock });
+  const inputs = endpointInputs(1000, { weighted: false });
+  resolver.push(inputs);
+  const leaver = inputs[500] as (typeof inputs)[number];
+  const id = `${leaver.host}:${leaver.port}`;
+  const ms = msPerCall(
+    () => {
+      resolver.change([], [id]);
+      return api.picker.hosts.length;
+    },
+    { prepare: () => resolver.change([leaver]) },
+  );
+  // The clock never moved: every change waited for the window, and one full build is due.
+  if (clock.pendingTimers !== 1 || api.endpoints.length !== 999) {
+    throw new Error(`update.maglev bench: expected the debounced path, got ${clock.pendingTimers} timers`);
+  }
+  void api.close();
+  return ms;
+}
+
 const BENCHES: readonly { name: string; unit: string; run: () => number | Measurement }[] = [
   { name: "pick.ring-hash.n1000", unit: "ns/op", run: () => pickFigure(ringHash, false) },
   { name: "pick.maglev.n1000", unit: "ns/op", run: () => pickFigure(maglev, false) },
@@ -97,6 +126,7 @@ const BENCHES: readonly { name: string; unit: string; run: () => number | Measur
   { name: "build.maglev.n1000", unit: "ms", run: () => buildFigure(maglev, 1000) },
   { name: "build.ring-hash.n10000", unit: "ms", run: () => buildFigure(ringHash, 10_000) },
   { name: "update.ring-hash.n10000", unit: "ms", run: updateFigure },
+  { name: "update.maglev.n1000", unit: "ms", run: maglevUpdateFigure },
   { name: "alloc.pick.ring-hash", unit: "B/op", run: () => allocFigure(ringHash) },
   { name: "alloc.pick.maglev", unit: "B/op", run: () => allocFigure(maglev) },
 ];

@@ -13,6 +13,7 @@ import type { Random } from "../random.js";
 import type { EndpointsDelta, Resolver } from "../resolver.js";
 import { SafeEmitter } from "../safe-emitter.js";
 import { AttemptTable } from "./attempts.js";
+import { DeferredRebuilds } from "./deferred-rebuilds.js";
 import type { UpstreamHealth, UpstreamHealthChange, UpstreamHealthStatus } from "./health.js";
 import { endpointHealth, upstreamHealth } from "./health.js";
 import { UpstreamHost } from "./host.js";
@@ -101,6 +102,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   readonly #watched: boolean;
   readonly #metric: LoadMetric | undefined;
   readonly #slowStart: SlowStartRamp | undefined;
+  readonly #deferred: DeferredRebuilds;
   readonly #byId = new Map<string, UpstreamHost>();
   #bySlot: (UpstreamHost | undefined)[] = [];
   #hosts: UpstreamHost[] = [];
@@ -139,7 +141,16 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#resolver = o.resolver;
     this.#clock = o.clock;
     this.#turnTime = this.#clock.turnTime === true;
-    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority, o.zone);
+    this.#planner = new PriorityPlanner(
+      this.balancer,
+      this.#table,
+      o.random,
+      this.#clock,
+      o.priority,
+      o.zone,
+      (p, ms) => this.#deferred.request(p, ms),
+    );
+    this.#deferred = new DeferredRebuilds(this.#clock, this.#planner, () => this.#swapPicker());
     this.#slowStart =
       o.slowStart && new SlowStartRamp(o.slowStart, this.#table, this.#clock, this.#planner, () => this.#swapPicker());
     this.#accept = o.filter;
@@ -467,6 +478,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#pickFn = EMPTY_PICKER.pick;
     this.#reaper?.cancel();
     this.#flushTimer?.cancel();
+    this.#deferred.close();
     this.#slowStart?.close();
     this.#resolver.off("endpoints", this.#onEndpoints, this);
     this.#resolver.off("error", this.#onResolverError, this);
