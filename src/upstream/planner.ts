@@ -68,7 +68,7 @@ export class PriorityPlanner {
   /**
    * `requestRebuild`, when given, is how a balancer's
    * `BalancerContext.requestRebuild` reaches the upstream, with the level's
-   * priority (see `DeferredRebuilds`).
+   * priority (see `RebuildRequests`).
    */
   constructor(
     balancer: Balancer,

@@ -13,7 +13,6 @@ import type { Random } from "../random.js";
 import type { EndpointsDelta, Resolver } from "../resolver.js";
 import { SafeEmitter } from "../safe-emitter.js";
 import { AttemptTable } from "./attempts.js";
-import { DeferredRebuilds } from "./deferred-rebuilds.js";
 import type { UpstreamHealth, UpstreamHealthChange, UpstreamHealthStatus } from "./health.js";
 import { endpointHealth, upstreamHealth } from "./health.js";
 import { UpstreamHost } from "./host.js";
@@ -21,6 +20,7 @@ import type { UpstreamOptions } from "./options.js";
 import { upstreamOptions } from "./options.js";
 import { PriorityPlanner } from "./planner.js";
 import type { PluginContext, UpstreamPlugin } from "./plugin.js";
+import { RebuildRequests } from "./rebuild-requests.js";
 import { SlowStartRamp } from "./slow-start.js";
 import type { EndpointOverride, EndpointSnapshot, EndpointStats, ErrorSummary, UpstreamSnapshot } from "./snapshot.js";
 import { EndpointTable } from "./table.js";
@@ -102,7 +102,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   readonly #watched: boolean;
   readonly #metric: LoadMetric | undefined;
   readonly #slowStart: SlowStartRamp | undefined;
-  readonly #deferred: DeferredRebuilds;
+  readonly #rebuildRequests: RebuildRequests;
   readonly #byId = new Map<string, UpstreamHost>();
   #bySlot: (UpstreamHost | undefined)[] = [];
   #hosts: UpstreamHost[] = [];
@@ -148,9 +148,9 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       this.#clock,
       o.priority,
       o.zone,
-      (p, ms) => this.#deferred.request(p, ms),
+      (p, ms) => this.#rebuildRequests.request(p, ms),
     );
-    this.#deferred = new DeferredRebuilds(this.#clock, this.#planner, () => this.#swapPicker());
+    this.#rebuildRequests = new RebuildRequests(this.#clock, this.#planner, () => this.#swapPicker());
     this.#slowStart =
       o.slowStart && new SlowStartRamp(o.slowStart, this.#table, this.#clock, this.#planner, () => this.#swapPicker());
     this.#accept = o.filter;
@@ -478,7 +478,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#pickFn = EMPTY_PICKER.pick;
     this.#reaper?.cancel();
     this.#flushTimer?.cancel();
-    this.#deferred.close();
+    this.#rebuildRequests.close();
     this.#slowStart?.close();
     this.#resolver.off("endpoints", this.#onEndpoints, this);
     this.#resolver.off("error", this.#onResolverError, this);

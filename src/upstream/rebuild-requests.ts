@@ -9,7 +9,7 @@ import type { PriorityPlanner } from "./planner.js";
  * then is skipped. A request for a level already waiting keeps the earlier
  * time. `close()` cancels the timer: nothing is rebuilt after it. @internal
  */
-export class DeferredRebuilds {
+export class RebuildRequests {
   readonly #clock: Clock;
   readonly #planner: PriorityPlanner;
   readonly #rebuilt: () => void;

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Clock, Timer } from "../../src/index.js";
 import { ManualClock } from "../../src/testing/index.js";
-import { DeferredRebuilds } from "../../src/upstream/deferred-rebuilds.js";
 import type { PriorityPlanner } from "../../src/upstream/planner.js";
+import { RebuildRequests } from "../../src/upstream/rebuild-requests.js";
 
 /** A planner stand-in that records which levels were touched and when it flushed. */
 function fakePlanner(levels: readonly number[], clock: Clock) {
@@ -20,27 +20,27 @@ function fakePlanner(levels: readonly number[], clock: Clock) {
   return { planner: planner as unknown as PriorityPlanner, log, flush: planner.flush };
 }
 
-describe("DeferredRebuilds", () => {
+describe("RebuildRequests", () => {
   it("rebuilds each level when its request is due, with one timer at a time; a repeated request keeps the earlier time", () => {
     const clock = new ManualClock();
     const { planner, log } = fakePlanner([0, 1], clock);
     const rebuilt = vi.fn();
-    const deferred = new DeferredRebuilds(clock, planner, rebuilt);
-    deferred.request(1, 500);
-    deferred.request(0, 200);
-    deferred.request(1, 900); // later than the one waiting: ignored
-    expect([deferred.pending, clock.pendingTimers]).toEqual([2, 1]);
+    const requests = new RebuildRequests(clock, planner, rebuilt);
+    requests.request(1, 500);
+    requests.request(0, 200);
+    requests.request(1, 900); // later than the one waiting: ignored
+    expect([requests.pending, clock.pendingTimers]).toEqual([2, 1]);
     clock.advance(1000);
     expect(log).toEqual(["touch 0 at 200", "flush at 200", "touch 1 at 500", "flush at 500"]);
     expect(rebuilt).toHaveBeenCalledTimes(2);
-    expect([deferred.pending, clock.pendingTimers]).toEqual([0, 0]);
+    expect([requests.pending, clock.pendingTimers]).toEqual([0, 0]);
   });
 
   it("a level gone by then is skipped: nothing is rebuilt", () => {
     const clock = new ManualClock();
     const { planner, flush } = fakePlanner([0], clock);
     const rebuilt = vi.fn();
-    new DeferredRebuilds(clock, planner, rebuilt).request(3, 100);
+    new RebuildRequests(clock, planner, rebuilt).request(3, 100);
     clock.advance(100);
     expect(flush).not.toHaveBeenCalled();
     expect(rebuilt).not.toHaveBeenCalled();
@@ -57,8 +57,8 @@ describe("DeferredRebuilds", () => {
       },
     };
     const { planner, log } = fakePlanner([0], clock);
-    const deferred = new DeferredRebuilds(clock, planner, () => {});
-    deferred.request(0, 100);
+    const requests = new RebuildRequests(clock, planner, () => {});
+    requests.request(0, 100);
     time = 99.6;
     fired[0]?.callback();
     expect(log).toEqual([]);
@@ -71,11 +71,11 @@ describe("DeferredRebuilds", () => {
   it("close() cancels the timer and ignores later requests", () => {
     const clock = new ManualClock();
     const { planner, flush } = fakePlanner([0], clock);
-    const deferred = new DeferredRebuilds(clock, planner, () => {});
-    deferred.request(0, 100);
-    deferred.close();
-    expect([deferred.pending, clock.pendingTimers]).toEqual([0, 0]);
-    deferred.request(0, 100);
+    const requests = new RebuildRequests(clock, planner, () => {});
+    requests.request(0, 100);
+    requests.close();
+    expect([requests.pending, clock.pendingTimers]).toEqual([0, 0]);
+    requests.request(0, 100);
     expect(clock.pendingTimers).toBe(0);
     clock.advance(1000);
     expect(flush).not.toHaveBeenCalled();
