@@ -51,7 +51,7 @@ const KEPT_LEVELS = 8;
  * endpoints' until the build.
  */
 export class MaglevTables {
-  /** Full tables built (each an O(tableSize × log tableSize) fill), for tests and benchmarks. */
+  /** Full tables built (each an O(tableSize × log tableSize) fill), for tests. */
   builds = 0;
   readonly #size: number;
   readonly #delayMs: number;
@@ -85,7 +85,10 @@ export class MaglevTables {
         }
       }
     }
-    return passedOn(this.#build(level, all, context.table), hosts) as Int32Array;
+    const built = passedOn(this.#build(level, all, context.table), hosts);
+    // (None of `hosts` has an entry in a table over `all` only when they are not among them, or a
+    // table smaller than the level leaves them none: then a table over `hosts` themselves.)
+    return built ?? (passedOn(this.#build(level, hosts, context.table), hosts) as Int32Array);
   }
 
   /** Builds level `level`'s table over `hosts` and keeps it. */

@@ -1,11 +1,13 @@
+import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildMaglevTable } from "../../src/balancers/maglev-table.js";
+import { MaglevTables } from "../../src/balancers/maglev-tables.js";
 import type { Clock, EndpointInput, Host, MaglevOptions, Timer, Upstream } from "../../src/index.js";
 import { createUpstream, endpoint, InvalidConfigError, maglev, systemClock } from "../../src/index.js";
 import { ManualClock, ManualResolver } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
 import { keyHashes, moved } from "../helpers/hashing.js";
-import { hostsOf } from "../helpers/picks.js";
+import { context, fixture, hostsOf } from "../helpers/picks.js";
 
 // Every full table fill goes through this spy: a build over the same endpoints, or one made from the
 // last table while a change waits for its window, does not.
@@ -327,5 +329,54 @@ describe("maglev() rebuildDelayMs option", () => {
     expect(() => maglev({ rebuildDelayMs: -5 })).toThrow(InvalidConfigError);
     expect(() => maglev({ rebuildDelayMs: -5 })).toThrow("rebuildDelayMs: must be a number of ms >= 0");
     for (const ms of [0, 1, 1000, 2 ** 31 - 1]) expect(maglev({ rebuildDelayMs: ms }).name).toBe("maglev");
+  });
+});
+
+describe("MaglevTables within the window", () => {
+  it("property: each entry of an endpoint that stays keeps it; the others go to the next entry whose endpoint stays; joiners get none", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 2, maxLength: 15 }),
+        fc.array(fc.boolean(), { minLength: 15, maxLength: 15 }),
+        fc.integer({ min: 0, max: 3 }),
+        (weights, leaves, joiners) => {
+          const pool = fixture([...weights, ...new Array(joiners).fill(50)]);
+          const before = pool.hosts.slice(0, weights.length);
+          const staying = before.filter((_, j) => !leaves[j]);
+          fc.pre(staying.length > 0 && staying.length < before.length + joiners);
+          const after = [...staying, ...pool.hosts.slice(weights.length)];
+          const clock = new ManualClock();
+          const requested: number[] = [];
+          const base = { ...context(1, pool.table), clock, requestRebuild: (ms: number) => requested.push(ms) };
+          const tables = new MaglevTables(1009, 1000);
+          const table = tables.entries(before, { ...base, levelHosts: before });
+          clock.advance(400);
+          const entries = tables.entries(after, { ...base, levelHosts: after });
+          const stays = (j: number) => after.includes(before[j] as Host);
+          for (let e = 0; e < 1009; e++) {
+            let from = e;
+            while (!stays(table[from] as number)) from = (from + 1) % 1009;
+            if (after[entries[e] as number] !== before[table[from] as number]) return false;
+          }
+          // The window starts at the change, not at the last build.
+          return tables.builds === 1 && requested.join() === "1000";
+        },
+      ),
+      { numRuns: 150, seed: 12 },
+    );
+  });
+});
+
+describe("MaglevTables with a context whose levelHosts leave the picker's hosts no entry", () => {
+  it("builds a table over the picker's own hosts: every pick returns one of them", () => {
+    // A table of 2 entries over 5 endpoints: at most 2 of them own an entry.
+    const f = fixture([1, 1, 1, 1, 1]);
+    const tables = new MaglevTables(2, 1000);
+    const ctx = { ...context(1, f.table), levelHosts: f.hosts, requestRebuild: () => {} };
+    const level = tables.entries(f.hosts, ctx);
+    const owners = new Set(level);
+    const without = f.hosts.filter((_, j) => !owners.has(j));
+    const entries = tables.entries(without, ctx);
+    expect([...entries].every((j) => j >= 0 && j < without.length)).toBe(true);
   });
 });
