@@ -42,6 +42,7 @@ const MODULES: readonly { families: readonly string[]; load: () => Promise<Figur
       "build.ring-hash.",
       "build.maglev.",
       "update.ring-hash.",
+      "update.maglev.",
       "alloc.pick.ring-hash",
       "alloc.pick.maglev",
     ],

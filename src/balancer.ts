@@ -78,6 +78,15 @@ export interface BalancerContext {
    * points.
    */
   readonly levelHosts?: readonly Host[];
+  /**
+   * Asks the upstream to build this level's pickers again in `delayMs` ms
+   * (on its clock), for a balancer that defers work: Maglev builds a
+   * changed level's table once its debounce window ends. Requests for a
+   * level coalesce (the earliest stands); the upstream's `close()` cancels
+   * them. Absent in a context made by hand: a balancer then does its work
+   * at once.
+   */
+  readonly requestRebuild?: (delayMs: number) => void;
 }
 
 /**

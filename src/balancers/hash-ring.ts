@@ -82,43 +82,58 @@ export type IdsBySlot = readonly (string | undefined)[];
  * list, so a merge copies the points of the endpoints that stay as they are.
  * Points are in (position, endpoint id) order, followed by `PAD` sentinels
  * at the largest position owned by point 0's endpoint (a hash past the last
- * point wraps to point 0). `buckets[b]` is the first point whose position's
- * top `32 − shift` bits are ≥ b: a lookup starts there, and a bucket holds
- * two to four points on average.
+ * point wraps to point 0).
+ *
+ * The index: the top `32 − shift` bits of a position name its bucket.
+ * `buckets[b]` is the first point whose bucket is ≥ b. In a ring of up to
+ * `RECORDS_UP_TO` points, there are from half as many buckets as points to
+ * as many (one or two points per bucket on average), and `records` holds,
+ * for each bucket, a copy of the four points from `buckets[b]` on (its
+ * window: four positions, then their four slots, 32 bytes): a lookup reads
+ * the hash's record alone, with no second read that depends on the first,
+ * and counts how many of the four positions lie before the hash, without a
+ * branch. Points past the bucket lie after any hash in it (the ring is
+ * sorted, and the sentinels end it), so the count is the answer unless all
+ * four lie before the hash: a bucket of more than four points, where a
+ * binary search of the rest of the bucket follows (a few percent of
+ * hashes). The records cost 16 to 32 bytes per point, on top of the points'
+ * 8 and the buckets' 2 to 4. A larger ring has no records (a lookup reads
+ * its bucket, then the points) and two to four points per bucket.
  */
 export class Ring {
   readonly points: Int32Array;
   readonly buckets: Int32Array;
+  /** The bucket records, in a ring of up to `RECORDS_UP_TO` points. */
+  readonly records: Int32Array | undefined;
   readonly shift: number;
   readonly size: number;
 
   /**
    * A ring over `points` (room for `size + PAD` points, the first `size`
-   * sorted): writes the sentinels, and the buckets unless given (`buckets`
-   * must then be those of `shiftFor(size)`).
+   * sorted): writes the sentinels, and the index unless given (`index` must
+   * then be that of `shiftFor(size)` over these points and sentinels).
    */
-  constructor(points: Int32Array, size: number, buckets?: Int32Array) {
+  constructor(points: Int32Array, size: number, index?: { buckets: Int32Array; records: Int32Array | undefined }) {
     this.points = points;
     this.size = size;
-    for (let p = size; p < size + PAD; p++) {
-      points[2 * p] = 0x7fffffff;
-      points[2 * p + 1] = size > 0 ? (points[1] as number) : -1;
-    }
+    writeSentinels(points, size);
     const shift = shiftFor(size);
     this.shift = shift;
-    if (buckets !== undefined) {
-      this.buckets = buckets;
+    if (index !== undefined) {
+      this.buckets = index.buckets;
+      this.records = index.records;
       return;
     }
     const count = 2 ** (32 - shift);
-    const fresh = new Int32Array(count + 1);
+    const buckets = new Int32Array(count + 1);
     let b = 0;
     for (let p = 0; p < size; p++) {
       const top = ((points[2 * p] as number) ^ BIAS) >>> shift;
-      while (b <= top) fresh[b++] = p;
+      while (b <= top) buckets[b++] = p;
     }
-    while (b <= count) fresh[b++] = size;
-    this.buckets = fresh;
+    while (b <= count) buckets[b++] = size;
+    this.buckets = buckets;
+    this.records = size <= RECORDS_UP_TO ? recordsOf(points, buckets) : undefined;
   }
 
   /** Point p's endpoint slot. */
@@ -136,11 +151,69 @@ export class Ring {
     const p = lowerBound(this.points, this.buckets, this.shift, hash);
     return p === this.size ? 0 : p;
   }
+
+  /** The slot of the endpoint a key with this hash belongs to, read through the records (as a pick reads it). */
+  owner(hash: number): number {
+    if (this.records === undefined) return this.slot(lowerBound(this.points, this.buckets, this.shift, hash));
+    const slot = recordSlot(this.records, this.shift, hash);
+    return slot >= 0 ? slot : crowdedSlot(this.points, this.buckets, this.shift, hash);
+  }
 }
 
-/** The bucket shift of a ring of `size` points: two to four points per bucket, 2 … 2^24 buckets. */
+/** Int32 cells per bucket record: four positions, then their four slots. */
+const RECORD = 8;
+
+/**
+ * The largest ring that keeps bucket records (2^18 points: 4,096 endpoints
+ * of 64 points; records of at most 4 MiB). Past it, the records' memory, and
+ * the time a merge spends copying them, would outgrow the points' own.
+ */
+export const RECORDS_UP_TO = 262_144;
+
+/** Writes the `PAD` sentinels after the last of `size` points: the largest position, point 0's slot. */
+function writeSentinels(points: Int32Array, size: number): void {
+  for (let p = size; p < size + PAD; p++) {
+    points[2 * p] = 0x7fffffff;
+    points[2 * p + 1] = size > 0 ? (points[1] as number) : -1;
+  }
+}
+
+/** Every bucket's record (see `writeRecord`): one flat loop, as a build runs it cold. */
+function recordsOf(points: Int32Array, buckets: Int32Array): Int32Array {
+  const count = buckets.length - 1;
+  const records = new Int32Array(RECORD * count);
+  for (let b = 0, r = 0; b < count; b++, r += RECORD) {
+    const at = 2 * (buckets[b] as number);
+    records[r] = points[at] as number;
+    records[r + 1] = points[at + 2] as number;
+    records[r + 2] = points[at + 4] as number;
+    records[r + 3] = points[at + 6] as number;
+    records[r + 4] = points[at + 1] as number;
+    records[r + 5] = points[at + 3] as number;
+    records[r + 6] = points[at + 5] as number;
+    records[r + 7] = points[at + 7] as number;
+  }
+  return records;
+}
+
+/** Copies bucket b's window, the four points from `buckets[b]` on (sentinels past the last), into its record. */
+function writeRecord(records: Int32Array, points: Int32Array, buckets: Int32Array, b: number): void {
+  const at = 2 * (buckets[b] as number);
+  const r = RECORD * b;
+  for (let k = 0; k < 4; k++) {
+    records[r + k] = points[at + 2 * k] as number;
+    records[r + 4 + k] = points[at + 2 * k + 1] as number;
+  }
+}
+
+/**
+ * The bucket shift of a ring of `size` points: one to two points per bucket
+ * on average (a power of two from half as many buckets as points) in a ring
+ * with records, two to four in a larger one; 2 … 2^24 buckets.
+ */
 function shiftFor(size: number): number {
-  return 32 - Math.min(24, Math.max(1, Math.ceil(Math.log2(Math.max(1, size))) - 2));
+  const fewer = size <= RECORDS_UP_TO ? 1 : 2;
+  return 32 - Math.min(24, Math.max(1, Math.ceil(Math.log2(Math.max(1, size))) - fewer));
 }
 
 /**
@@ -150,7 +223,7 @@ function shiftFor(size: number): number {
  * next four points lie before the hash, without a branch (points past the
  * bucket lie after it: the ring is sorted, and the sentinels end it); in a
  * bucket with more points, a binary search of the rest. O(1) expected (a
- * bucket holds two to four points on average, and how many depends on the
+ * bucket holds one to two points on average, and how many depends on the
  * endpoints' ids, not on the keys), O(log ring) at worst.
  */
 export function lowerBound(points: Int32Array, buckets: Int32Array, shift: number, hash: number): number {
@@ -164,8 +237,13 @@ export function lowerBound(points: Int32Array, buckets: Int32Array, shift: numbe
     ((points[at + 4] as number) < key ? 1 : 0) +
     ((points[at + 6] as number) < key ? 1 : 0);
   if (n < 4) return p + n;
-  // A crowded bucket: binary search in the rest of it (the next bucket's first point lies after the hash).
-  let lo = p + 4;
+  return crowded(points, buckets, b, key);
+}
+
+/** In a bucket of more than four points, the first from its fifth on at or after `key` (biased): a binary search. */
+function crowded(points: Int32Array, buckets: Int32Array, b: number, key: number): number {
+  // The next bucket's first point lies after the hash.
+  let lo = (buckets[b] as number) + 4;
   let hi = buckets[b + 1] as number;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -173,6 +251,29 @@ export function lowerBound(points: Int32Array, buckets: Int32Array, shift: numbe
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * The slot of the endpoint that owns the first point at or after `hash`
+ * (point 0's past the last), read from the hash's bucket record (see
+ * `Ring`): one record read, four comparisons and one more read in the same
+ * record. −1 when the bucket holds more than four points and the hash lies
+ * past its fourth: the answer is then `crowdedSlot()`'s.
+ */
+export function recordSlot(records: Int32Array, shift: number, hash: number): number {
+  const key = hash ^ BIAS;
+  const r = RECORD * (hash >>> shift);
+  const n =
+    ((records[r] as number) < key ? 1 : 0) +
+    ((records[r + 1] as number) < key ? 1 : 0) +
+    ((records[r + 2] as number) < key ? 1 : 0) +
+    ((records[r + 3] as number) < key ? 1 : 0);
+  return n < 4 ? (records[r + 4 + n] as number) : -1;
+}
+
+/** The slot of the owner of the first point at or after `hash`, for a hash past the fourth point of a crowded bucket. */
+export function crowdedSlot(points: Int32Array, buckets: Int32Array, shift: number, hash: number): number {
+  return points[2 * crowded(points, buckets, hash >>> shift, hash ^ BIAS) + 1] as number;
 }
 
 /** The points of `hosts` at `scale`, unsorted: positions (biased) and slots. */
@@ -286,7 +387,8 @@ export interface Leaving {
  * `buildRing()` over the hosts that stay and join. Only the joining points
  * are hashed and sorted; the leaving ones are found by their positions
  * (bucket lookups); the points in between are copied in runs
- * (`TypedArray.set`), then the buckets rebuilt. Undefined when `old` does
+ * (`TypedArray.set`), then the buckets and the records of the buckets
+ * whose window changed are patched. Undefined when `old` does
  * not hold a leaving point (it was not built as `oldIds` says).
  */
 export function mergeRing(
@@ -327,6 +429,8 @@ export function mergeRing(
   }
   const size = old.size - count + joins;
   const points = new Int32Array(2 * (size + PAD));
+  // Where each joining point lands in the new ring.
+  const joinedAt = new Int32Array(joins);
   let out = 0;
   let next = 0; // the next old point to copy
   let f = 0;
@@ -343,6 +447,7 @@ export function mergeRing(
     if (f < joins && join === at) {
       points[2 * out] = fresh.keys[f] as number;
       points[2 * out + 1] = fresh.slots[f] as number;
+      joinedAt[f] = out;
       out++;
       f++;
     } else if (d < count) {
@@ -350,8 +455,17 @@ export function mergeRing(
       d++;
     } else break;
   }
-  if (shiftFor(size) !== old.shift) return new Ring(points, size);
-  return new Ring(points, size, patchedBuckets(old, fresh.keys, deletions));
+  // A new bucket size, or records gained or lost: a new index.
+  if (shiftFor(size) !== old.shift || size <= RECORDS_UP_TO !== (old.records !== undefined)) {
+    return new Ring(points, size);
+  }
+  writeSentinels(points, size);
+  const buckets = patchedBuckets(old, fresh.keys, deletions);
+  const records =
+    old.records === undefined
+      ? undefined
+      : patchedRecords(old, old.records, points, size, buckets, fresh.keys, joinedAt, deletions);
+  return new Ring(points, size, { buckets, records });
 }
 
 /**
@@ -381,4 +495,44 @@ function patchedBuckets(old: Ring, joining: Int32Array, deletions: Int32Array): 
     buckets[b] = (buckets[b] as number) + running;
   }
   return buckets;
+}
+
+/**
+ * The records of a ring made from `old` (with `oldRecords`) as `patchedBuckets` says, with
+ * `buckets` its (patched) buckets: a copy of the old records in which only
+ * the windows that held a point that left, or now hold one that joined, are
+ * written again. A window starts at most three points before such a point,
+ * in its bucket or in one before it (a run of buckets with few points
+ * between). And the windows that reach the sentinels, which follow point 0:
+ * the last few. O(buckets) to copy, O(changed points) to patch.
+ */
+function patchedRecords(
+  old: Ring,
+  oldRecords: Int32Array,
+  points: Int32Array,
+  size: number,
+  buckets: Int32Array,
+  joining: Int32Array,
+  joinedAt: Int32Array,
+  deletions: Int32Array,
+): Int32Array {
+  const shift = old.shift;
+  const records = oldRecords.slice();
+  for (let f = 0; f < joining.length; f++) {
+    const at = joinedAt[f] as number;
+    for (let b = ((joining[f] as number) ^ BIAS) >>> shift; b >= 0 && (buckets[b] as number) >= at - 3; b--) {
+      writeRecord(records, points, buckets, b);
+    }
+  }
+  for (const at of deletions) {
+    const position = (old.points[2 * at] as number) ^ BIAS;
+    for (let b = position >>> shift; b >= 0 && (old.buckets[b] as number) >= at - 3; b--) {
+      writeRecord(records, points, buckets, b);
+    }
+  }
+  // (A window that reached them before and does not now holds a point that joined.)
+  for (let b = buckets.length - 2; b >= 0 && (buckets[b] as number) >= size - 3; b--) {
+    writeRecord(records, points, buckets, b);
+  }
+  return records;
 }

@@ -1,10 +1,11 @@
 import type { Balancer, BalancerContext, Host, PickContext, Picker } from "../balancer.js";
 import { EMPTY_PICKER, SKIP_BOUND, slotsOf } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
-import { checkOptions } from "../options.js";
+import { checkDelay, checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
 import { murmur3 } from "./hash-key.js";
-import { buildMaglevTable, isPrime } from "./maglev-table.js";
+import { isPrime } from "./maglev-table.js";
+import { MaglevTables } from "./maglev-tables.js";
 import { PickerRandom } from "./picker-random.js";
 
 /** Options of `maglev()` (Envoy's `MaglevLbConfig`). */
@@ -15,6 +16,17 @@ export interface MaglevOptions {
    * (the Maglev paper uses M ≥ 100 × N): shares are whole entries.
    */
   tableSize?: number;
+  /**
+   * How long a level whose endpoints changed (one joined, left or changed
+   * weight) waits for its new table, ms, from the first change since its
+   * last table was built: changes within the window share one build.
+   * Meanwhile the last table serves, with the entries of endpoints that
+   * left passed on to the next entry's endpoint (as the skip of an ejected
+   * one does) and none yet for endpoints that joined. A number of ms from
+   * 0 to 2^31 − 1, default 1,000; 0 builds every changed level's table at
+   * once.
+   */
+  rebuildDelayMs?: number;
 }
 
 /** Envoy's limit for `table_size`. */
@@ -112,19 +124,43 @@ class MaglevPicker implements Picker {
  *   docs/balancing.md.
  * - **Ejected endpoints** are skipped at pick time outside panic: a key on a
  *   down endpoint goes to the next table entry's endpoint (within 16, then
- *   the upstream rebuilds the level without the down endpoints). Unlike ring
- *   hash, the rebuilt table does not route exactly as the skipping did.
+ *   the upstream rebuilds the level without the down endpoints).
  *   `PickContext.avoid` is skipped the same way, so a retry goes elsewhere.
- * - **Cost**: a pick is O(1) and allocation-free; a build fills the whole
- *   table, O(tableSize × log tableSize), a few milliseconds at 65537, unless
- *   the level's endpoints (ids and weights) are those of the last build,
- *   whose table is reused. The upstream coalesces rebuilds that ejections
- *   call for (`rebuildDelayMs`).
+ * - **Endpoint changes are debounced** (`rebuildDelayMs`, default 1,000
+ *   ms). A level's table is built over all its endpoints, eligible or not.
+ *   When a resolver update changes them (one joins, leaves or changes
+ *   weight), the new table is built once `rebuildDelayMs` has passed since
+ *   the first change, on the upstream's clock, over the level as it is
+ *   then: a burst of changes (a rolling deploy) costs one build per window.
+ *   Until then the last table serves: an endpoint that left loses its keys
+ *   at once, each to the next entry's endpoint that stays (as if it were
+ *   ejected), and no other key moves; an endpoint that joined gets no keys
+ *   yet; one whose weight changed keeps its entries. The build then moves
+ *   keys as a table built at once would have (the leaver's keys a second
+ *   time, most of them). A picker over part of the level (compacted without
+ *   its down endpoints, or a zone's) gets the level's table with the
+ *   others' entries passed on the same way: it routes every key as the
+ *   skipping did, and the down endpoints get their keys back when they
+ *   return. (The upstream gives the balancer `BalancerContext.requestRebuild`
+ *   to call it back; `close()` cancels the call.)
+ * - **`rebuildDelayMs: 0`** (or a context made by hand, without
+ *   `requestRebuild`): a table is built at once over the picker's own hosts
+ *   whenever they change, as before: a level compacted without its down
+ *   endpoints gets a table of its own, which moves a few keys of endpoints
+ *   that stayed up too.
+ * - **Cost**: a pick is O(1) and allocation-free. A full build fills the
+ *   whole table, O(tableSize × log tableSize), a few milliseconds at 65537;
+ *   a change within the window, or a picker over part of the level, costs
+ *   O(tableSize + endpoints), with no permutation work; the same endpoints
+ *   (ids and weights) reuse the level's table. Measured: see
+ *   docs/balancing.md.
  *
  * @example
  * const api = createUpstream({ name: "api", resolver, balancer: maglev() });
  * api.pick({ hash: hashKey(sessionId) });
- * @throws InvalidConfigError for a `tableSize` that is not a prime up to 5,000,011.
+ * @throws InvalidConfigError for a `tableSize` that is not a prime up to
+ * 5,000,011, or a `rebuildDelayMs` that is not a number of ms from 0 to
+ * 2^31 − 1.
  */
 export function maglev(options?: MaglevOptions): Balancer {
   const o = checkOptions<MaglevOptions>(options, "maglev()");
@@ -132,52 +168,14 @@ export function maglev(options?: MaglevOptions): Balancer {
   if (!(typeof size === "number" && Number.isInteger(size) && size <= MAX_TABLE && isPrime(size))) {
     throw new InvalidConfigError("tableSize", `must be a prime up to ${MAX_TABLE}, got ${show(size)}`);
   }
-  const tables = new MaglevTables(size);
+  const tables = new MaglevTables(size, checkDelay(o.rebuildDelayMs, "rebuildDelayMs", 1000));
   return {
     name: "maglev",
     // Consistent hashing keeps each key on its endpoint: no slow start (as Envoy), refused with it.
     slowStart: false,
     build(hosts: readonly Host[], context: BalancerContext): Picker {
       if (hosts.length === 0) return EMPTY_PICKER;
-      return new MaglevPicker(hosts, tables.table(hosts), context);
+      return new MaglevPicker(hosts, tables.entries(hosts, context), context);
     },
   };
-}
-
-/** Levels (priorities) whose last table a balancer keeps. */
-const KEPT_LEVELS = 8;
-
-/**
- * The last table built for each priority level, with the endpoint ids and
- * weights it was built over, in order: a build over the same endpoints (the
- * upstream rebuilds every level when the resolver changes one, and an
- * endpoint's metadata can change alone) reuses it instead of filling
- * `tableSize` entries again.
- */
-export class MaglevTables {
-  readonly #size: number;
-  readonly #last = new Map<number, { ids: string[]; weights: number[]; table: Int32Array }>();
-
-  constructor(size: number) {
-    this.#size = size;
-  }
-
-  table(hosts: readonly Host[]): Int32Array {
-    const level = (hosts[0] as Host).endpoint.priority;
-    const ids = hosts.map((h) => h.endpoint.id);
-    const weights = hosts.map((h) => h.endpoint.weight);
-    const old = this.#last.get(level);
-    if (
-      old !== undefined &&
-      old.ids.length === ids.length &&
-      old.ids.every((id, j) => id === ids[j] && old.weights[j] === weights[j])
-    ) {
-      return old.table;
-    }
-    const table = buildMaglevTable(hosts, this.#size);
-    this.#last.delete(level);
-    if (this.#last.size >= KEPT_LEVELS) this.#last.delete(this.#last.keys().next().value as number);
-    this.#last.set(level, { ids, weights, table });
-    return table;
-  }
 }

@@ -63,7 +63,13 @@ export class PriorityPlanner {
   readonly #clock: Clock;
   readonly #options: Required<PriorityOptions>;
   readonly #zone: ResolvedZoneOptions | undefined;
+  readonly #requestRebuild: ((priority: number, delayMs: number) => void) | undefined;
 
+  /**
+   * `requestRebuild`, when given, is how a balancer's
+   * `BalancerContext.requestRebuild` reaches the upstream, with the level's
+   * priority (see `RebuildRequests`).
+   */
   constructor(
     balancer: Balancer,
     table: EndpointTable,
@@ -71,6 +77,7 @@ export class PriorityPlanner {
     clock: Clock,
     options: Required<PriorityOptions>,
     zone?: ResolvedZoneOptions,
+    requestRebuild?: (priority: number, delayMs: number) => void,
   ) {
     this.#balancer = balancer;
     this.#table = table;
@@ -78,6 +85,7 @@ export class PriorityPlanner {
     this.#clock = clock;
     this.#options = options;
     this.#zone = zone;
+    this.#requestRebuild = requestRebuild;
     this.#bounds = new LevelBounds(0);
   }
 
@@ -176,6 +184,17 @@ export class PriorityPlanner {
   }
 
   /**
+   * The level of `priority` is to be rebuilt by the next `flush()` (a
+   * balancer asked for it). Returns false when no level has that priority.
+   */
+  touchLevel(priority: number): boolean {
+    const level = this.#levels.find((l) => l.priority === priority);
+    if (level === undefined) return false;
+    level.stale = true;
+    return true;
+  }
+
+  /**
    * Rebuilds the levels whose pickers are stale. With `compact`, also every
    * level whose picker holds a host that is down, now built over the
    * eligible hosts only (a picker gave up skipping). Returns true when a
@@ -254,6 +273,8 @@ export class PriorityPlanner {
     const pickerDown = Int32Array.of(
       panic ? 0 : chosen.length - (chosen === level.hosts ? level.healthy : chosen.length),
     );
+    const request = this.#requestRebuild;
+    const requestRebuild = request === undefined ? undefined : (delayMs: number) => request(level.priority, delayMs);
     const build = (hosts: readonly Host[], downHosts: Int32Array): Picker => {
       const context: BalancerContext = {
         random: this.#random,
@@ -262,6 +283,7 @@ export class PriorityPlanner {
         skipEjected: !panic,
         downHosts,
         levelHosts: level.hosts,
+        ...(requestRebuild === undefined ? {} : { requestRebuild }),
       };
       return this.#balancer.build(hosts, context);
     };

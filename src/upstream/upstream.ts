@@ -20,6 +20,7 @@ import type { UpstreamOptions } from "./options.js";
 import { upstreamOptions } from "./options.js";
 import { PriorityPlanner } from "./planner.js";
 import type { PluginContext, UpstreamPlugin } from "./plugin.js";
+import { RebuildRequests } from "./rebuild-requests.js";
 import { SlowStartRamp } from "./slow-start.js";
 import type { EndpointOverride, EndpointSnapshot, EndpointStats, ErrorSummary, UpstreamSnapshot } from "./snapshot.js";
 import { EndpointTable } from "./table.js";
@@ -101,6 +102,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
   readonly #watched: boolean;
   readonly #metric: LoadMetric | undefined;
   readonly #slowStart: SlowStartRamp | undefined;
+  readonly #rebuildRequests: RebuildRequests;
   readonly #byId = new Map<string, UpstreamHost>();
   #bySlot: (UpstreamHost | undefined)[] = [];
   #hosts: UpstreamHost[] = [];
@@ -139,7 +141,16 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#resolver = o.resolver;
     this.#clock = o.clock;
     this.#turnTime = this.#clock.turnTime === true;
-    this.#planner = new PriorityPlanner(this.balancer, this.#table, o.random, this.#clock, o.priority, o.zone);
+    this.#planner = new PriorityPlanner(
+      this.balancer,
+      this.#table,
+      o.random,
+      this.#clock,
+      o.priority,
+      o.zone,
+      (p, ms) => this.#rebuildRequests.request(p, ms),
+    );
+    this.#rebuildRequests = new RebuildRequests(this.#clock, this.#planner, () => this.#swapPicker());
     this.#slowStart =
       o.slowStart && new SlowStartRamp(o.slowStart, this.#table, this.#clock, this.#planner, () => this.#swapPicker());
     this.#accept = o.filter;
@@ -467,6 +478,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     this.#pickFn = EMPTY_PICKER.pick;
     this.#reaper?.cancel();
     this.#flushTimer?.cancel();
+    this.#rebuildRequests.close();
     this.#slowStart?.close();
     this.#resolver.off("endpoints", this.#onEndpoints, this);
     this.#resolver.off("error", this.#onResolverError, this);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SKIP_BOUND } from "../../src/balancer.js";
-import { buildRing, pointPosition, pointsOf, Ring, ringScale } from "../../src/balancers/hash-ring.js";
+import { buildRing, pointPosition, pointsOf, RECORDS_UP_TO, Ring, ringScale } from "../../src/balancers/hash-ring.js";
 import { PickerRandom } from "../../src/balancers/picker-random.js";
 import { RingBuilder } from "../../src/balancers/ring-hash.js";
 import type { Host, Picker, RingHashOptions } from "../../src/index.js";
@@ -50,13 +50,17 @@ describe("ringHash()", () => {
     expect(scale).toBe(1024 / 6); // 64 points for the heaviest would make 128: held at the minimum
     const reference = referenceRing(f.hosts, scale);
     expect(reference.length).toBe(171 + 341 + 512);
-    const picker = ringHash().build(f.hosts, f.context);
     const hashes = [...boundaryHashes(reference), ...KEYS];
-    expect(routes(picker, hashes)).toEqual(hashes.map((h) => referenceRoute(reference, h)));
+    const expected = hashes.map((h) => referenceRoute(reference, h));
+    // Told that no host is down (as an upstream tells it), the picker reads the bucket records; else it walks the points.
+    for (const downHosts of [new Int32Array(1), Int32Array.of(1)]) {
+      const picker = ringHash().build(f.hosts, { ...f.context, downHosts });
+      expect(routes(picker, hashes)).toEqual(expected);
+    }
   });
 
   it("finds the first point at or after a hash in a crowded bucket too (a binary search past four points)", () => {
-    // 64 points, 16 buckets: 40 points crowd the first bucket (positions below 2^28), 24 spread over the rest.
+    // 64 points, 32 buckets: 40 points crowd the first two (positions below 2^28), 24 spread over the rest.
     const positions = [
       ...Array.from({ length: 40 }, (_, i) => i * 6_000_000 + 17),
       ...Array.from({ length: 24 }, (_, i) => 2 ** 28 + i * 160_000_000),
@@ -67,13 +71,41 @@ describe("ringHash()", () => {
       points[2 * p + 1] = p;
     });
     const ring = new Ring(points, positions.length);
-    expect(ring.shift).toBe(28);
+    expect(ring.shift).toBe(27);
     const reference = (hash: number) => {
       const p = positions.findIndex((position) => position >= hash >>> 0);
       return p === -1 ? 0 : p;
     };
     const hashes = [0, 2 ** 28 - 1, 2 ** 28, 0xffffffff, ...positions.flatMap((x) => [x - 1, x, x + 1]), ...KEYS];
     for (const hash of hashes) expect(ring.find(hash)).toBe(reference(hash));
+    // A pick reads the owner through the bucket records: the same point's (slot p here).
+    for (const hash of hashes) expect(ring.owner(hash)).toBe(reference(hash));
+  });
+
+  it("property: the bucket records give the owner of the point that a search of the points finds", () => {
+    // Positions drawn from a few narrow ranges, so buckets are empty, crowded and shared by equal positions.
+    const position = fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 2000 }),
+      fc.integer({ min: 0xffffffff - 2000, max: 0xffffffff }),
+      fc.integer({ min: 2 ** 31 - 50, max: 2 ** 31 + 50 }),
+    );
+    fc.assert(
+      fc.property(fc.array(position, { minLength: 1, maxLength: 300 }), fc.array(position), (raw, extra) => {
+        const sorted = [...raw].sort((a, b) => a - b);
+        const points = new Int32Array(2 * (sorted.length + 4));
+        sorted.forEach((x, p) => {
+          points[2 * p] = (x ^ -2147483648) | 0;
+          points[2 * p + 1] = 1000 + p;
+        });
+        const ring = new Ring(points, sorted.length);
+        const hashes = [0, 0xffffffff, ...extra, ...sorted.flatMap((x) => [x - 1, x, x + 1].map((h) => h >>> 0))];
+        return hashes.every(
+          (h) => ring.owner(h) === ring.slot(ring.find(h)) && ring.owner(h - 2 ** 32) === ring.owner(h),
+        );
+      }),
+      { numRuns: 300, seed: 7 },
+    );
   });
 
   it("without a key, picks a random point from a picker-local generator: an exact sequence for a seed", () => {
@@ -334,10 +366,91 @@ describe("ring updates: one endpoint's points in, or out, by a merge", () => {
           const ring = builder.build(order, ctx);
           const fresh = buildRing(order, ringScale(order, 64, 8_388_608), idsBySlot(order));
           if (ring.points.join() !== fresh.points.join() || ring.buckets.join() !== fresh.buckets.join()) return false;
+          // The records, patched where the merge changed a window, equal those written from scratch.
+          if (ring.records?.join() !== fresh.records?.join()) return false;
         }
         return builder.merges > 0 || steps.length < 3;
       }),
       { numRuns: 80, seed: 31 },
+    );
+  });
+
+  it("property: on small rings too (64 to 200 points, a window often reaching the sentinels), merged records equal fresh ones", () => {
+    // One endpoint of weight 64 (64 points) and light ones of weight 1 … 4 (as many points): a light one joining or leaving is a merge.
+    const steps = fc.array(fc.tuple(fc.boolean(), fc.nat()), { minLength: 1, maxLength: 30 });
+    const weights = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 40, maxLength: 40 });
+    fc.assert(
+      fc.property(weights, steps, (light, ops) => {
+        const { table, hosts: all } = hostsOf(weightedEndpoints([64, ...light]));
+        const heavy = all[0] as Host;
+        let current: Host[] = [heavy, ...all.slice(1, 10)];
+        const builder = new RingBuilder(1, 8_388_608);
+        const ctx = context(1, table);
+        builder.build(current, ctx);
+        for (const [join, n] of ops) {
+          const outside = all.filter((h) => !current.includes(h));
+          if (join && outside.length > 0) current = [...current, outside[n % outside.length] as Host];
+          else if (!join && current.length > 1)
+            current = current.filter((h, i) => h === heavy || i !== n % current.length);
+          const ring = builder.build(current, ctx);
+          const fresh = buildRing(current, ringScale(current, 1, 8_388_608), idsBySlot(current));
+          if (ring.points.join() !== fresh.points.join() || ring.records?.join() !== fresh.records?.join())
+            return false;
+        }
+        return builder.merges > 0;
+      }),
+      { numRuns: 200, seed: 5 },
+    );
+  });
+
+  it("patches the records whose window reaches the sentinels when point 0's endpoint leaves or joins (200 rings)", () => {
+    const { table, hosts: all } = hostsOf(weightedEndpoints([64, ...new Array(300).fill(1)]));
+    const ctx = context(1, table);
+    let checked = 0;
+    let merges = 0;
+    for (let k = 0; k < 200; k++) {
+      const current = [all[0] as Host, ...all.slice(1 + k, 31 + k)];
+      const builder = new RingBuilder(1, 8_388_608);
+      const ring = builder.build(current, ctx);
+      const first = current.find((h) => h.slot === ring.slot(0)) as Host;
+      if (first === all[0]) continue;
+      const without = current.filter((h) => h !== first);
+      for (const hosts of [without, current]) {
+        const merged = builder.build(hosts, ctx);
+        const fresh = buildRing(hosts, ringScale(hosts, 1, 8_388_608), idsBySlot(hosts));
+        expect(merged.records).toEqual(fresh.records);
+        checked++;
+      }
+      merges += builder.merges;
+    }
+    // Point 0 was a light endpoint's in some of the rings, and every build after the first was a merge.
+    expect(checked).toBeGreaterThan(40);
+    expect(merges).toBe(checked);
+  });
+
+  it(`keeps bucket records up to ${RECORDS_UP_TO} points; a larger ring routes alike through its buckets, and a merge across the bound makes a new index`, () => {
+    // 4,096 endpoints of 64 points: exactly the bound; one more, past it.
+    const { table, hosts } = hostsOf(weightedEndpoints(new Array(4097).fill(100)));
+    const builder = new RingBuilder(1024, 8_388_608);
+    const ctx = context(1, table);
+    const small = builder.build(hosts.slice(0, 4096), ctx);
+    expect([small.size, small.records?.length]).toEqual([RECORDS_UP_TO, (8 * RECORDS_UP_TO) / 2]);
+    const large = builder.build(hosts, ctx);
+    expect([large.size, large.records]).toEqual([RECORDS_UP_TO + 64, undefined]);
+    const fresh = buildRing(hosts, ringScale(hosts, 1024, 8_388_608), idsBySlot(hosts));
+    expect(large.points).toEqual(fresh.points);
+    expect(large.buckets).toEqual(fresh.buckets);
+    const back = builder.build(hosts.slice(0, 4096), ctx);
+    expect(back.records).toEqual(small.records);
+    expect(builder.merges).toBe(2);
+    // Every key to the owner of the first point at or after it, with or without records.
+    for (const ring of [small, large]) {
+      for (const hash of [0, 0xffffffff, ...KEYS.slice(0, 2000)])
+        expect(ring.owner(hash)).toBe(ring.slot(ring.find(hash)));
+    }
+    const picker = ringHash().build(hosts, { ...ctx, downHosts: new Int32Array(1) });
+    expect(routes(picker, KEYS.slice(0, 2000))).toEqual(
+      KEYS.slice(0, 2000).map((h) => (hosts.find((x) => x.slot === large.owner(h)) as Host).endpoint.id),
     );
   });
 
