@@ -119,14 +119,14 @@ function peakEwmaLessBit(table: EndpointTable, a: number, b: number, params: Flo
   const pa = table.inFlight[a] as number;
   const pb = table.inFlight[b] as number;
   if ((pa | pb) < LN_PENDING_SIZE) {
-    // Two independent differences, then one sum: a shorter chain of dependent additions.
-    // The masks change nothing (both are below the size) but let V8 drop the bounds checks.
+    // ka + ln(pa + 1) < kb + ln(pb + 1) as ka − kb < ln(pb + 1) − ln(pa + 1): the keys' difference
+    // is compared as soon as it is in, the in-flight term computed beside it. The masks change
+    // nothing (both counts are below the size) but let V8 drop the bounds checks.
     const keys = table.loadKey;
-    const d =
-      (keys[a] as number) -
-      (keys[b] as number) +
-      ((LN_PENDING[pa & LN_PENDING_MASK] as number) - (LN_PENDING[pb & LN_PENDING_MASK] as number));
-    if (!Number.isNaN(d)) return +(d < 0);
+    const d = (keys[a] as number) - (keys[b] as number);
+    if (!Number.isNaN(d)) {
+      return +(d < (LN_PENDING[pb & LN_PENDING_MASK] as number) - (LN_PENDING[pa & LN_PENDING_MASK] as number));
+    }
   }
   return +peakEwmaLess(table, a, b, params);
 }
