@@ -87,6 +87,20 @@ describe("resolver deltas (publishChanges) and the upstream's O(changed) apply",
     expect(upstream.endpoints.some((e) => e.id === "10.9.9.9:80")).toBe(true);
   });
 
+  it("a whole set reaches the upstream as its delta too: the filter runs on the changed endpoints only", () => {
+    const { resolver, upstream, changes, filtered } = setup((e) => e.weight !== 3);
+    const list = Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255}:80`);
+    resolver.push(list);
+    expect(filtered()).toBe(1000);
+    const kept = list.filter((id) => id !== "10.0.0.0:80" && id !== "10.0.0.5:80");
+    resolver.push([...kept, { host: "10.0.0.5", port: 80, weight: 3 }, "10.9.9.9:80"]);
+    expect(filtered()).toBe(1002);
+    expect(upstream.endpoints).toHaveLength(999); // 10.0.0.0 left, 10.0.0.5 filtered out, 10.9.9.9 joined
+    const last = changes.at(-1) as EndpointsChange;
+    expect(ids(last.removed)).toEqual(["10.0.0.0:80/100", "10.0.0.5:80/100"]);
+    expect(ids(last.added)).toEqual(["10.9.9.9:80/100"]);
+  });
+
   it("gives the same upstream as a new one over the same set, for any sequence of changes, whole sets and overrides (property)", () => {
     // Sets of up to 31 endpoints over three priorities and three zones (with zone affinity), weights 0..5, some
     // taken down by an override: each step's upstream (levels touched edited in place, the others kept) is
