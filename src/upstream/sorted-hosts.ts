@@ -53,19 +53,25 @@ export function editHosts(
   for (let k = 1; k < places.length; k++) {
     if ((places[k] as Place).id === (places[k - 1] as Place).id) return undefined; // one id joining twice
   }
-  const out: Host[] = [];
+  // The runs of hosts kept, copied whole (slice), with the joining hosts between them.
+  const parts: (readonly Host[])[] = [];
+  let from = 0;
   let s = 0;
   let p = 0;
-  for (let i = 0; i < hosts.length; i++) {
-    while (p < places.length && (places[p] as Place).at === i) out.push((places[p++] as Place).host);
-    if (s < skip.length && skip[s] === i) {
+  while (s < skip.length || p < places.length) {
+    const nextSkip = s < skip.length ? (skip[s] as number) : hosts.length;
+    const nextPlace = p < places.length ? (places[p] as Place).at : hosts.length;
+    if (nextPlace <= nextSkip) {
+      parts.push(hosts.slice(from, nextPlace), [(places[p++] as Place).host]);
+      from = nextPlace;
+    } else {
+      parts.push(hosts.slice(from, nextSkip));
+      from = nextSkip + 1;
       s++;
-      continue;
     }
-    out.push(hosts[i] as Host);
   }
-  while (p < places.length) out.push((places[p++] as Place).host);
-  return out;
+  parts.push(hosts.slice(from));
+  return ([] as Host[]).concat(...parts);
 }
 
 /** A host joining a list, and the index in the old list it goes before. */
