@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Endpoint } from "../src/index.js";
+import { sameEndpoint } from "../src/endpoint.js";
+import type { Endpoint, EndpointsDelta } from "../src/index.js";
 import { endpoint, InvalidArgumentError, InvalidEndpointError, ResolverError } from "../src/index.js";
-import { normalizeEndpoints } from "../src/resolver.js";
+import { endpointsDelta, normalizeEndpoints } from "../src/resolver.js";
 import { ManualResolver } from "../src/testing/index.js";
 import { thrown } from "./helpers/errors.js";
 
@@ -51,7 +52,55 @@ describe("Resolver events", () => {
   });
 });
 
+describe("the delta with every set after the first", () => {
+  it("publish() hands listeners exactly what differs from the previous set; the first set comes without one", () => {
+    const resolver = new ManualResolver();
+    const deltas: (EndpointsDelta | undefined)[] = [];
+    resolver.on("endpoints", (_set, delta) => deltas.push(delta));
+    resolver.push(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"]);
+    resolver.push(["10.0.0.4:80", { host: "10.0.0.2", port: 80, weight: 7 }, "10.0.0.1:80"]);
+    resolver.push(["10.0.0.4:80", { host: "10.0.0.2", port: 80, weight: 7 }, "10.0.0.1:80"]); // the same: no event
+    expect(deltas).toHaveLength(2);
+    expect(deltas[0]).toBeUndefined();
+    expect(deltas[1]?.upserts.map((e) => `${e.id}/${e.weight}`)).toEqual(["10.0.0.2:80/7", "10.0.0.4:80/100"]);
+    expect(deltas[1]?.removals).toEqual(["10.0.0.3:80"]);
+    expect(Object.isFrozen(deltas[1])).toBe(true);
+  });
+
+  it("endpointsDelta: applied to the previous set it gives the next, and it is empty only for equal sets (property)", () => {
+    const entry = fc
+      .record({ n: fc.integer({ min: 0, max: 20 }), weight: fc.integer({ min: 0, max: 3 }), v2: fc.boolean() })
+      .map((r) => endpoint({ host: `h${r.n}`, port: 80, weight: r.weight, tags: r.v2 ? ["v2"] : [] }));
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 15 }), fc.array(entry, { maxLength: 15 }), (a, b) => {
+        const previous = normalizeEndpoints(a);
+        const next = normalizeEndpoints(b);
+        const delta = endpointsDelta(previous, next);
+        const same = previous.length === next.length && previous.every((e, i) => sameEndpoint(e, next[i] as Endpoint));
+        expect(delta === undefined).toBe(same);
+        const applied = new Map(previous.map((e) => [e.id, e]));
+        for (const id of delta?.removals ?? []) applied.delete(id);
+        for (const e of delta?.upserts ?? []) {
+          expect(applied.has(e.id) && sameEndpoint(applied.get(e.id) as Endpoint, e)).toBe(false); // only real changes
+          applied.set(e.id, e);
+        }
+        expect([...applied.values()].sort((x, y) => (x.id < y.id ? -1 : 1))).toEqual(next);
+      }),
+      { seed: 11, numRuns: 500 },
+    );
+  });
+});
+
 describe("normalizeEndpoints() (every resolver's publish())", () => {
+  it("a list sorted by id with each id once comes back as it is, in a frozen copy", () => {
+    const list = [endpoint("a:1"), endpoint("b:1"), endpoint("c:1")];
+    const out = normalizeEndpoints(list);
+    expect(out).not.toBe(list);
+    expect(out).toEqual(list);
+    expect(out.every((e, i) => e === list[i])).toBe(true);
+    expect(Object.isFrozen(out)).toBe(true);
+  });
+
   const e = (host: string, weight: number, priority = 0, extra: object = {}) =>
     endpoint({ host, port: 80, weight, priority, ...extra });
 

@@ -26,8 +26,10 @@ export class ManualResolver extends Resolver {
 
   /**
    * Announces a complete set; returns false when it equals the previous one
-   * (nothing emitted). The list is validated as a static resolver's: entries
-   * with the same id add their weights and must agree in everything else.
+   * (nothing emitted). Listeners get the set, and after the first one the
+   * delta from the previous set. The list is validated as a static
+   * resolver's: entries with the same id add their weights and must agree
+   * in everything else.
    *
    * @throws InvalidArgumentError (`argument: "endpoints"`) when `endpoints` is
    * not an array; InvalidEndpointError naming the index of a bad entry. Either

@@ -1,10 +1,12 @@
 import type { Balancer, BalancerContext, Host, Picker } from "../balancer.js";
 import { EMPTY_PICKER } from "../balancer.js";
 import type { Clock } from "../clock.js";
+import type { Endpoint } from "../endpoint.js";
 import type { Random } from "../random.js";
 import { computePriorityLoads } from "./priority-loads.js";
 import type { PriorityLevel, PriorityOptions } from "./priority-options.js";
 import { LevelBounds, PriorityPicker } from "./priority-picker.js";
+import { editHosts } from "./sorted-hosts.js";
 import type { EndpointTable } from "./table.js";
 import type { ResolvedZoneOptions } from "./zone-options.js";
 import { ZoneSplit } from "./zone-split.js";
@@ -12,7 +14,8 @@ import { ZoneSplit } from "./zone-split.js";
 /** One priority level: its hosts with weight > 0, counts, load, and the picker over it. */
 interface Level {
   readonly priority: number;
-  readonly hosts: readonly Host[];
+  /** Sorted by id, as the upstream's host list. */
+  hosts: readonly Host[];
   healthy: number;
   picker: Picker;
   /** Hosts in the picker. */
@@ -24,9 +27,35 @@ interface Level {
   /** A host that is up is missing from the picker, or too many in it are down, or a weight changed (slow start). */
   stale: boolean;
   /** With zone affinity: the level's hosts by zone, and its routing. */
-  readonly zones: ZoneSplit | undefined;
+  zones: ZoneSplit | undefined;
   /** The picker the level serves: `picker`, or with zone affinity a zone's or the zone split's. */
   active: Picker;
+}
+
+/**
+ * A change of the upstream's host set, as `PriorityPlanner.update()`
+ * applies it. @internal
+ */
+export interface HostSetChange {
+  /** The whole set after the change, sorted by id. */
+  readonly hosts: readonly Host[];
+  /** Hosts that joined. */
+  readonly joined: readonly Host[];
+  /** Hosts that left. */
+  readonly left: readonly Host[];
+  /** For each host of `left`, whether it was down as it left (its slot may be freed by now). */
+  readonly leftDown: readonly boolean[];
+  /** Hosts whose endpoint changed (weight, priority or another field; not the id). */
+  readonly changed: readonly Host[];
+  /** For each host of `changed`, its endpoint before the change. */
+  readonly before: readonly Endpoint[];
+}
+
+/** What a change does to one level: hosts leaving it, hosts joining it, and the move of its healthy count. */
+interface LevelEdit {
+  readonly leaving: Host[];
+  readonly joining: Host[];
+  healthy: number;
 }
 
 /**
@@ -41,6 +70,9 @@ interface Level {
  * picker is rebuilt only when its panic state changes (at once: a picker
  * built in panic does not skip), when a host that came back up is not in it,
  * or when over half of it is down (both deferred: `stale`, then `flush()`).
+ *
+ * A change of the endpoint set (`update()`) rebuilds only the levels it
+ * touches, unless it adds or empties a level (then everything is regrouped).
  *
  * With zone affinity (`zone` options), each level also keeps a picker per
  * zone, built with the level's, and serves the one its routing calls for
@@ -140,6 +172,110 @@ export class PriorityPlanner {
     for (let i = 0; i < n; i++) this.#buildLevel(i, false);
     this.#priorityPicker = undefined;
     this.#choosePicker();
+  }
+
+  /**
+   * Applies a change of the host set (`HostSetChange`). Only the levels it
+   * touches are edited (O(k log n) id comparisons for k hosts changed) and
+   * have their pickers rebuilt (O(size of the level)); the others keep
+   * their pickers, and the priority sequence carries on. A change that adds
+   * a level or empties one, or that touches over an eighth of the hosts,
+   * regroups everything (`rebuild(change.hosts)`), as does a change that
+   * does not agree with the levels held.
+   */
+  update(change: HostSetChange): void {
+    const { hosts, joined, left, leftDown, changed, before } = change;
+    if (this.#levels.length === 0 || (joined.length + left.length + changed.length) * 8 > hosts.length) {
+      this.rebuild(hosts);
+      return;
+    }
+    const table = this.#table;
+    // Per level touched: the hosts leaving it and joining it, and how its healthy count moves.
+    const edits = new Map<number, LevelEdit>();
+    const edit = (i: number) => {
+      let e = edits.get(i);
+      if (e === undefined) {
+        e = { leaving: [], joining: [], healthy: 0 };
+        edits.set(i, e);
+      }
+      return e;
+    };
+    let regroup = false;
+    const move = (host: Host, from: Endpoint | undefined, to: Endpoint | undefined, up: boolean) => {
+      const a = from === undefined ? -1 : this.#place(from);
+      const b = to === undefined ? -1 : this.#place(to);
+      if (a === -2 || b === -2)
+        regroup = true; // a priority with no level yet
+      else if (a === b) {
+        if (a >= 0) edit(a); // same level, another weight or field: its picker is rebuilt
+      } else {
+        if (a >= 0) {
+          const e = edit(a);
+          e.leaving.push(host);
+          if (up) e.healthy--;
+        }
+        if (b >= 0) {
+          const e = edit(b);
+          e.joining.push(host);
+          if (up) e.healthy++;
+        }
+      }
+    };
+    for (let k = 0; k < left.length; k++) move(left[k] as Host, (left[k] as Host).endpoint, undefined, !leftDown[k]);
+    for (let k = 0; k < changed.length; k++) {
+      const h = changed[k] as Host;
+      move(h, before[k], h.endpoint, table.down[h.slot] === 0);
+    }
+    for (const h of joined) move(h, undefined, h.endpoint, table.down[h.slot] === 0);
+    const lists = new Map<number, readonly Host[]>();
+    for (const [i, e] of edits) {
+      if (regroup) break;
+      const level = this.#levels[i] as Level;
+      const list =
+        e.leaving.length === 0 && e.joining.length === 0 ? level.hosts : editHosts(level.hosts, e.leaving, e.joining);
+      if (list === undefined || list.length === 0)
+        regroup = true; // a level that empties, or a change that does not agree
+      else lists.set(i, list);
+    }
+    if (regroup) {
+      this.rebuild(hosts);
+      return;
+    }
+    for (const e of edits.values()) {
+      for (const h of e.leaving) {
+        table.level[h.slot] = -1;
+        table.inPicker[h.slot] = 0;
+      }
+    }
+    for (const [i, e] of edits) {
+      for (const h of e.joining) table.level[h.slot] = i;
+      const level = this.#levels[i] as Level;
+      const list = lists.get(i) as readonly Host[];
+      level.hosts = list;
+      level.healthy += e.healthy;
+      level.zones = this.#zone === undefined ? undefined : new ZoneSplit(list, table, this.#zone, this.#random);
+      this.#total[i] = list.length;
+    }
+    this.#recompute(false);
+    for (let i = 0; i < this.#levels.length; i++) {
+      const level = this.#levels[i] as Level;
+      if (edits.has(i) || (this.#panic[i] === 1) !== level.builtPanic) this.#buildLevel(i, false);
+    }
+    this.#choosePicker();
+  }
+
+  /** The index of the level an endpoint belongs in: -1 for weight 0 (none), -2 when no level has its priority. */
+  #place(e: Endpoint): number {
+    if (e.weight === 0) return -1;
+    const levels = this.#levels;
+    let lo = 0;
+    let hi = levels.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((levels[mid] as Level).priority < e.priority) lo = mid + 1;
+      else hi = mid;
+    }
+    return (levels[lo] as Level | undefined)?.priority === e.priority ? lo : -2;
   }
 
   /**
@@ -267,8 +403,8 @@ export class PriorityPlanner {
     if (!panic && down > 0 && (compact || down * 4 > level.hosts.length)) {
       chosen = level.hosts.filter((h) => table.down[h.slot] === 0);
     }
-    for (const h of level.hosts) table.inPicker[h.slot] = 0;
-    for (const h of chosen) table.inPicker[h.slot] = 1;
+    if (chosen !== level.hosts) mark(table.inPicker, level.hosts, 0);
+    mark(table.inPicker, chosen, 1);
     // A fresh cell per picker: the old picker's count must not move under it.
     const pickerDown = Int32Array.of(
       panic ? 0 : chosen.length - (chosen === level.hosts ? level.healthy : chosen.length),
@@ -324,4 +460,9 @@ export class PriorityPlanner {
       this.picker = this.#priorityPicker;
     }
   }
+}
+
+/** Sets `flags[slot]` to `value` for each host's slot. */
+function mark(flags: Uint8Array, hosts: readonly Host[], value: number): void {
+  for (let i = 0; i < hosts.length; i++) flags[(hosts[i] as Host).slot] = value;
 }

@@ -23,6 +23,7 @@ import type { PluginContext, UpstreamPlugin } from "./plugin.js";
 import { RebuildRequests } from "./rebuild-requests.js";
 import { SlowStartRamp } from "./slow-start.js";
 import type { EndpointOverride, EndpointSnapshot, EndpointStats, ErrorSummary, UpstreamSnapshot } from "./snapshot.js";
+import { hostIndex } from "./sorted-hosts.js";
 import { EndpointTable } from "./table.js";
 
 /** What changed in an update of the upstream's endpoint set. */
@@ -744,7 +745,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const round = ++this.#round;
     const now = this.#clock.now();
     const added: UpstreamHost[] = [];
-    const updated: Endpoint[] = [];
+    const updated = new Updates();
     const removed: UpstreamHost[] = [];
     const hosts: UpstreamHost[] = [];
     const warm = this.#hosts.length > 0; // slow start: newcomers to a set in use warm, the first set does not
@@ -754,8 +755,8 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       if (host === undefined) {
         host = this.#join(e, now, warm);
         added.push(host);
-      } else if (this.#update(host, e, now)) {
-        updated.push(e);
+      } else {
+        this.#update(host, e, now, updated);
       }
       host.seen = round;
       hosts.push(host);
@@ -770,7 +771,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     }
     const first = !this.#resolved;
     this.#resolved = true;
-    if (first || added.length > 0 || updated.length > 0 || removed.length > 0) {
+    if (first || added.length > 0 || updated.hosts.length > 0 || removed.length > 0) {
       this.#applied(hosts, added, updated, removed);
     }
     if (first) for (const w of [...this.#waiters]) w.resolve();
@@ -778,13 +779,15 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
 
   /**
    * Applies a resolver's delta in O(changed) (plus the rebuild of the
-   * pickers and one copy of the host list): no pass over the whole set.
+   * pickers of the priority levels it touches, and one copy of the host
+   * list): no pass over the whole set.
    */
   #applyDelta(delta: EndpointsDelta): void {
     const now = this.#clock.now();
     const added: UpstreamHost[] = [];
-    const updated: Endpoint[] = [];
+    const updated = new Updates();
     const removed: UpstreamHost[] = [];
+    const warm = this.#hosts.length > 0; // as for a whole set: newcomers to an empty set do not warm
     const hosts = this.#hosts.slice();
     // Kong's weights, kept in step: total and available move by what joined, left or changed.
     const weightChange = { total: 0, available: 0 };
@@ -811,17 +814,17 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
         continue;
       }
       if (host === undefined) {
-        const joined = this.#join(e, now, true);
+        const joined = this.#join(e, now, warm);
         count(joined, 1);
         added.push(joined);
         hosts.splice(hostIndex(hosts, e.id), 0, joined);
       } else {
         count(host, -1);
-        if (this.#update(host, e, now)) updated.push(e);
+        this.#update(host, e, now, updated);
         count(host, 1);
       }
     }
-    if (added.length > 0 || updated.length > 0 || removed.length > 0) {
+    if (added.length > 0 || updated.hosts.length > 0 || removed.length > 0) {
       this.#applied(hosts, added, updated, removed, weightChange);
     }
   }
@@ -835,34 +838,47 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     return host;
   }
 
-  /** A new version of a known endpoint; returns true when anything but its id changed. */
-  #update(host: UpstreamHost, e: Endpoint, now: number): boolean {
-    if (sameEndpoint(host.endpoint, e)) return false;
-    const before = host.endpoint.weight;
+  /** A new version of a known endpoint; when anything but its id changed, it is noted in `updates`. */
+  #update(host: UpstreamHost, e: Endpoint, now: number, updates: Updates): void {
+    const before = host.endpoint;
+    if (sameEndpoint(before, e)) return;
     host.endpoint = e;
+    updates.hosts.push(host);
+    updates.before.push(before);
     this.#table.effectiveWeight[host.slot] = e.weight;
-    this.#slowStart?.reweigh(host, before, now);
-    return true;
+    this.#slowStart?.reweigh(host, before.weight, now);
   }
 
-  /** A set change is known: the leavers' slots are freed, plug-ins told, pickers rebuilt, events emitted. */
+  /**
+   * A set change is known: the leavers' slots are freed, plug-ins told, the
+   * pickers of the levels it touched rebuilt, events emitted.
+   */
   #applied(
     hosts: UpstreamHost[],
     added: UpstreamHost[],
-    updated: Endpoint[],
+    updated: Updates,
     removed: UpstreamHost[],
     weightChange?: { total: number; available: number },
   ): void {
     const table = this.#table;
     this.#hosts = hosts;
+    const leftDown: boolean[] = [];
     for (const host of removed) {
       for (const p of this.#plugins) p.onLeave?.(host);
       this.#slowStart?.end(host);
       this.#bySlot[host.slot] = undefined;
+      leftDown.push(table.down[host.slot] === 1); // for the planner: release() clears it
       table.release(host.slot);
     }
     for (const host of added) for (const p of this.#plugins) p.onJoin?.(host);
-    this.#planner.rebuild(hosts);
+    this.#planner.update({
+      hosts,
+      joined: added,
+      left: removed,
+      leftDown,
+      changed: updated.hosts,
+      before: updated.before,
+    });
     this.#swapPicker();
     if (weightChange === undefined) {
       this.#countWeight();
@@ -881,7 +897,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
         },
         added: added.map((h) => h.endpoint),
         removed: removed.map((h) => h.endpoint),
-        updated,
+        updated: updated.hosts.map((h) => h.endpoint),
       });
     }
     this.#checkHealth();
@@ -924,14 +940,8 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new AbortError();
 }
 
-/** The index in `hosts` (sorted by id) of the first host whose id is not below `id`. */
-function hostIndex(hosts: readonly UpstreamHost[], id: string): number {
-  let lo = 0;
-  let hi = hosts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((hosts[mid] as UpstreamHost).endpoint.id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** The hosts of a set change whose endpoint changed (not their id), each with its endpoint before. */
+class Updates {
+  readonly hosts: UpstreamHost[] = [];
+  readonly before: Endpoint[] = [];
 }

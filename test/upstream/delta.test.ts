@@ -87,35 +87,94 @@ describe("resolver deltas (publishChanges) and the upstream's O(changed) apply",
     expect(upstream.endpoints.some((e) => e.id === "10.9.9.9:80")).toBe(true);
   });
 
-  it("gives the same upstream as whole sets, for any sequence of changes (property)", () => {
+  it("a whole set reaches the upstream as its delta too: the filter runs on the changed endpoints only", () => {
+    const { resolver, upstream, changes, filtered } = setup((e) => e.weight !== 3);
+    const list = Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255}:80`);
+    resolver.push(list);
+    expect(filtered()).toBe(1000);
+    const kept = list.filter((id) => id !== "10.0.0.0:80" && id !== "10.0.0.5:80");
+    resolver.push([...kept, { host: "10.0.0.5", port: 80, weight: 3 }, "10.9.9.9:80"]);
+    expect(filtered()).toBe(1002);
+    expect(upstream.endpoints).toHaveLength(999); // 10.0.0.0 left, 10.0.0.5 filtered out, 10.9.9.9 joined
+    const last = changes.at(-1) as EndpointsChange;
+    expect(ids(last.removed)).toEqual(["10.0.0.0:80/100", "10.0.0.5:80/100"]);
+    expect(ids(last.added)).toEqual(["10.9.9.9:80/100"]);
+  });
+
+  it("gives the same upstream as a new one over the same set, for any sequence of changes, whole sets and overrides (property)", () => {
+    // Sets of up to 31 endpoints over three priorities and three zones (with zone affinity), weights 0..5, some
+    // taken down by an override: each step's upstream (levels touched edited in place, the others kept) is
+    // compared with a new upstream made over the same set and overrides (every level built from scratch).
     const id = fc.integer({ min: 0, max: 30 }).map((n) => `h${n}:1`);
-    const step = fc.record({
-      // One upsert per id in a step (ManualResolver.change() adds the weights of a repeated id, as push() does).
-      upserts: fc.uniqueArray(fc.record({ id, weight: fc.integer({ min: 0, max: 5 }) }), {
-        maxLength: 6,
-        selector: (u) => u.id,
-      }),
-      removals: fc.array(id, { maxLength: 6 }),
+    const upsert = fc.record({
+      id,
+      weight: fc.integer({ min: 0, max: 5 }),
+      priority: fc.integer({ min: 0, max: 2 }),
+      zone: fc.constantFrom("a", "b", undefined),
     });
-    fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => {
-        const byDelta = setup();
-        const byWhole = setup();
-        const model = new Map<string, number>();
-        for (const s of steps) {
-          const upserts = s.upserts.map((u) => ({ host: u.id.split(":")[0] as string, port: 1, weight: u.weight }));
-          byDelta.resolver.change(upserts, s.removals);
-          for (const r of s.removals) model.delete(r);
-          for (const u of s.upserts) model.set(u.id, u.weight);
-          byWhole.resolver.push([...model].map(([k, w]) => ({ host: k.split(":")[0] as string, port: 1, weight: w })));
-          expect(ids(byDelta.upstream.endpoints)).toEqual(ids(byWhole.upstream.endpoints));
-          expect(byDelta.upstream.snapshot().weight).toEqual(byWhole.upstream.snapshot().weight);
-          expect(byDelta.upstream.picker.hosts.map((h) => h.endpoint.id).sort()).toEqual(
-            byWhole.upstream.picker.hosts.map((h) => h.endpoint.id).sort(),
-          );
-        }
+    type Upsert = typeof upsert extends fc.Arbitrary<infer T> ? T : never;
+    const step = fc.oneof(
+      fc.record({
+        // One upsert per id in a step (ManualResolver.change() adds the weights of a repeated id, as push() does).
+        upserts: fc.uniqueArray(upsert, { maxLength: 6, selector: (u) => u.id }),
+        removals: fc.array(id, { maxLength: 6 }),
       }),
-      { numRuns: 300 },
+      fc.record({ whole: fc.uniqueArray(upsert, { maxLength: 31, selector: (u) => u.id }) }),
+      fc.record({ down: id, on: fc.boolean() }),
+    );
+    const input = (u: Upsert) => ({
+      host: u.id.split(":")[0] as string,
+      port: 1,
+      weight: u.weight,
+      priority: u.priority,
+      ...(u.zone === undefined ? {} : { zone: u.zone }),
+    });
+    const zone = { local: "a", minClusterSize: 1 };
+    const make = () => {
+      const resolver = new ManualResolver();
+      const upstream = createUpstream({
+        name: "api",
+        resolver,
+        clock: new ManualClock(),
+        random: seededRandom(1),
+        balancer: roundRobin(),
+        zone,
+      });
+      return { resolver, upstream };
+    };
+    // What a picker can give: its hosts that are up, and in a level in panic all of them.
+    const reachable = (u: ReturnType<typeof make>["upstream"]) => {
+      const snapshot = u.snapshot();
+      const panic = new Set(snapshot.levels.filter((l) => l.panic).map((l) => l.priority));
+      const down = new Set(snapshot.endpoints.filter((e) => e.health === "UNHEALTHY").map((e) => e.endpoint.id));
+      return u.picker.hosts
+        .filter((h) => panic.has(h.endpoint.priority) || !down.has(h.endpoint.id))
+        .map((h) => h.endpoint.id)
+        .sort();
+    };
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 14 }), (steps) => {
+        const byDelta = make();
+        for (const s of steps) {
+          if ("upserts" in s) byDelta.resolver.change(s.upserts.map(input), s.removals);
+          else if ("whole" in s) byDelta.resolver.push(s.whole.map(input));
+          else byDelta.upstream.override(s.down, s.on ? "down" : undefined);
+          const fresh = make();
+          fresh.resolver.push([...(byDelta.resolver.endpoints ?? [])]);
+          for (const e of byDelta.upstream.snapshot().endpoints) {
+            if (e.override === "down") fresh.upstream.override(e.endpoint.id, "down");
+          }
+          const a = byDelta.upstream.snapshot();
+          const b = fresh.upstream.snapshot();
+          expect(ids(byDelta.upstream.endpoints)).toEqual(ids(fresh.upstream.endpoints));
+          expect(a.weight).toEqual(b.weight);
+          expect(a.levels).toEqual(b.levels);
+          expect(reachable(byDelta.upstream)).toEqual(reachable(fresh.upstream));
+          void fresh.upstream.close();
+        }
+        void byDelta.upstream.close();
+      }),
+      { numRuns: 400 },
     );
   });
 

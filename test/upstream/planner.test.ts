@@ -2,8 +2,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EMPTY_PICKER } from "../../src/balancer.js";
 import type { Balancer, BalancerContext, Endpoint, Host, Picker, PriorityOptions } from "../../src/index.js";
-import { InvalidConfigError, random, roundRobin, weightedRandom, weightedRoundRobin } from "../../src/index.js";
+import {
+  endpoint,
+  InvalidConfigError,
+  random,
+  roundRobin,
+  weightedRandom,
+  weightedRoundRobin,
+} from "../../src/index.js";
 import { ManualClock, seededRandom } from "../../src/testing/index.js";
+import type { HostSetChange } from "../../src/upstream/planner.js";
 import { PriorityPlanner } from "../../src/upstream/planner.js";
 import { priorityOptions } from "../../src/upstream/priority-options.js";
 import { PriorityPicker } from "../../src/upstream/priority-picker.js";
@@ -388,5 +396,133 @@ describe("PriorityPlanner property", () => {
       ),
       { numRuns: 600, seed: 8128 },
     );
+  });
+});
+
+describe("PriorityPlanner.update()", () => {
+  /**
+   * A change of `p`'s hosts as the upstream makes one: `add` new endpoints (a
+   * slot each), `remove` indexes into `p.hosts`, `change` index → new
+   * endpoint (the host keeps its slot). Returns the change after `p.hosts`
+   * is updated to the new set, sorted by id.
+   */
+  function change(
+    p: ReturnType<typeof setup>,
+    edit: { add?: readonly Endpoint[]; remove?: readonly number[]; change?: ReadonlyMap<number, Endpoint> },
+  ): HostSetChange {
+    const left = (edit.remove ?? []).map((i) => p.hosts[i] as Host);
+    const leftDown = left.map((h) => p.table.down[h.slot] === 1);
+    for (const h of left) p.table.release(h.slot);
+    const changed: Host[] = [];
+    const before: Endpoint[] = [];
+    for (const [i, e] of edit.change ?? []) {
+      const h = p.hosts[i] as Host & { endpoint: Endpoint };
+      before.push(h.endpoint);
+      h.endpoint = e;
+      changed.push(h);
+    }
+    const joined = (edit.add ?? []).map((e) => ({ endpoint: e, slot: p.table.allocate(e.weight, 0) }));
+    const hosts = [...p.hosts.filter((h) => !left.includes(h)), ...joined].sort((a, b) =>
+      a.endpoint.id < b.endpoint.id ? -1 : 1,
+    );
+    p.hosts.splice(0, p.hosts.length, ...hosts);
+    return { hosts, joined, left, leftDown, changed, before };
+  }
+  const at = (priority: number, n: number, weight = 1) =>
+    endpoint({ host: `10.0.${priority}.${n}`, port: 80, weight, priority });
+
+  it("rebuilds only the level a change touches; the others keep their pickers", () => {
+    const p = setup({ 0: [1, 1, 1, 1, 1, 1, 1, 1], 1: [1, 1, 1, 1, 1, 1, 1, 1] });
+    const first = p.builds.map((b) => b.picker);
+    // An endpoint joins level 1, one of level 1 changes weight: level 0 is not rebuilt.
+    p.planner.update(change(p, { add: [at(1, 9)], change: new Map([[8, at(1, 1, 5)]]) }));
+    expect(p.builds).toHaveLength(3);
+    expect(p.builds[2]?.hosts.map((h) => h.endpoint.id)).toEqual([
+      "10.0.1.1:80",
+      "10.0.1.2:80",
+      "10.0.1.3:80",
+      "10.0.1.4:80",
+      "10.0.1.5:80",
+      "10.0.1.6:80",
+      "10.0.1.7:80",
+      "10.0.1.8:80",
+      "10.0.1.9:80",
+    ]);
+    expect(p.planner.levels().map((l) => [l.total, l.healthy])).toEqual([
+      [8, 8],
+      [9, 9],
+    ]);
+    expect(p.planner.picker).toBe(first[0]); // level 0 takes all the load, with its picker of before
+  });
+
+  it("moves hosts between levels, and out of them at weight 0, with the healthy counts of the hosts that move", () => {
+    const p = setup({ 0: new Array(9).fill(1), 1: new Array(9).fill(1), 2: new Array(9).fill(1) }, { down: [0, 9] });
+    expect(p.planner.levels().map((l) => l.healthy)).toEqual([8, 8, 9]);
+    // 10.0.0.1 (down) goes to priority 2; 10.0.1.1 (down) to weight 0; 10.0.2.2 (up) leaves; 10.0.0.2 (up) leaves.
+    const moved = change(p, {
+      change: new Map([
+        [0, endpoint({ host: "10.0.0.1", port: 80, weight: 1, priority: 2 })],
+        [9, at(1, 1, 0)],
+      ]),
+      remove: [19, 1],
+    });
+    expect(moved.leftDown).toEqual([false, false]);
+    p.planner.update(moved);
+    expect(p.planner.levels().map((l) => [l.priority, l.total, l.healthy])).toEqual([
+      [0, 7, 7],
+      [1, 8, 8],
+      [2, 9, 8],
+    ]);
+    expect(p.builds).toHaveLength(6); // the three levels were built, then each once again
+    const slot = (id: string) => (p.hosts.find((h) => h.endpoint.id === id) as Host).slot;
+    expect(p.table.level[slot("10.0.0.1:80")]).toBe(2);
+    expect(p.table.level[slot("10.0.1.1:80")]).toBe(-1);
+    // The down host now in level 2 is still skipped; the one at weight 0 is in no picker.
+    expect(p.table.inPicker[slot("10.0.1.1:80")]).toBe(0);
+    expect(p.planner.flip(slot("10.0.1.1:80"), false)).toBe(false);
+  });
+
+  it("a host that leaves while down takes nothing from its level's healthy count", () => {
+    const p = setup({ 0: new Array(9).fill(1) }, { down: [4] });
+    p.planner.update(change(p, { remove: [4] }));
+    expect(p.planner.levels()).toEqual([{ priority: 0, total: 8, healthy: 8, load: 100, panic: false }]);
+  });
+
+  it("rebuilds a level the change leaves alone when its panic state changes", () => {
+    // P0: 2 of 8 healthy (health 35); P1: 4 of 8 (health 70): together 105, healthy enough, no panic.
+    const p = setup({ 0: new Array(8).fill(1), 1: new Array(8).fill(1) }, { down: [0, 1, 2, 3, 4, 5, 8, 9, 10, 11] });
+    expect(p.planner.levels().map((l) => l.panic)).toEqual([false, false]);
+    expect(p.builds.map((b) => [b.hosts.length, b.context.skipEjected])).toEqual([
+      [2, true],
+      [4, true],
+    ]);
+    // One of P1's healthy hosts leaves: P1 is 3 of 7 (health 60), 95 in all: every level in panic, and P0,
+    // which the change leaves alone, is rebuilt over every host.
+    p.planner.update(change(p, { remove: [15] }));
+    expect(p.planner.levels().map((l) => l.panic)).toEqual([true, true]);
+    expect(p.builds.slice(2).map((b) => [b.hosts.length, b.context.skipEjected])).toEqual([
+      [8, false],
+      [7, false],
+    ]);
+  });
+
+  it("regroups when a level appears or empties, or a change touches over an eighth of the hosts", () => {
+    const p = setup({ 0: new Array(9).fill(1), 1: new Array(9).fill(1) });
+    p.planner.update(change(p, { add: [at(5, 1)] })); // a new priority
+    expect(p.builds).toHaveLength(5);
+    expect(p.planner.levels().map((l) => l.priority)).toEqual([0, 1, 5]);
+    p.planner.update(change(p, { remove: [18] })); // the level of priority 5 empties
+    expect(p.builds).toHaveLength(7);
+    expect(p.planner.levels().map((l) => l.priority)).toEqual([0, 1]);
+    p.planner.update(change(p, { change: new Map([0, 1, 2].map((i) => [i, at(0, i + 1, 3)])) })); // 3 of 18
+    expect(p.builds).toHaveLength(9);
+  });
+
+  it("regroups when the change does not agree with the levels held", () => {
+    const p = setup({ 0: new Array(9).fill(1) });
+    const stranger = { endpoint: at(0, 3), slot: p.table.allocate(1, 0) }; // not the host of 10.0.0.3
+    p.planner.update({ hosts: p.hosts, joined: [], left: [stranger], leftDown: [false], changed: [], before: [] });
+    expect(p.builds).toHaveLength(2);
+    expect(p.planner.levels()).toEqual([{ priority: 0, total: 9, healthy: 9, load: 100, panic: false }]);
   });
 });

@@ -3,6 +3,7 @@ import type { DroppedRecord } from "../refresh/answer.js";
 import type { RegistryErrorContext } from "./error.js";
 import { RegistryError } from "./error.js";
 import { describe, InstanceList, isObject } from "./instances.js";
+import type { KnownEndpoints } from "./known-endpoints.js";
 
 /** How `parseConsulHealth` reads an answer. */
 export interface ConsulHealthOptions {
@@ -39,14 +40,17 @@ const MAX_WEIGHT = 65535;
  * An entry that cannot be an endpoint (no address, a port out of range, a
  * weight out of 0..65535, tags that are not strings, not an object...) is
  * dropped with its reason; two entries with one `host:port` are one
- * endpoint (see `InstanceList`). Never throws but for a body that is not an
- * array: `ERR_REGISTRY_BODY`.
+ * endpoint (see `InstanceList`). The endpoints come out sorted by id; an
+ * instance equal to one of the previous answer (`known`: its `known`) is
+ * that endpoint. Never throws but for a body that is not an array:
+ * `ERR_REGISTRY_BODY`.
  */
 export function parseConsulHealth(
   body: unknown,
   options: ConsulHealthOptions,
   context: RegistryErrorContext,
-): { endpoints: Endpoint[]; dropped: DroppedRecord[] } {
+  known?: KnownEndpoints,
+): { endpoints: Endpoint[]; dropped: DroppedRecord[]; known: KnownEndpoints } {
   if (!Array.isArray(body)) {
     throw new RegistryError(
       "ERR_REGISTRY_BODY",
@@ -54,7 +58,7 @@ export function parseConsulHealth(
       `expected an array of service instances ({ Node, Service, Checks }), got ${describe(body)}`,
     );
   }
-  const list = new InstanceList(options.scheme, (i) => consulRecord(body[i], i));
+  const list = new InstanceList(options.scheme, (i) => consulRecord(body[i], i), known);
   for (let i = 0; i < body.length; i++) addEntry(list, body[i], i, options);
   return list.result();
 }
@@ -76,7 +80,7 @@ function addEntry(list: InstanceList, entry: unknown, i: number, options: Consul
   const status = checksStatus(entry.Checks);
   if (status === "critical" || (status === "warning" && options.passingOnly)) return; // not an instance to use
   const tags = service.Tags ?? [];
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) {
+  if (!Array.isArray(tags) || !allStrings(tags)) {
     list.drop(i, `Service.Tags is ${describe(service.Tags)}, not an array of strings`);
     return;
   }
@@ -127,6 +131,11 @@ function checksStatus(checks: unknown): "passing" | "warning" | "critical" {
     else return "critical";
   }
   return status;
+}
+
+function allStrings(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== "string") return false;
+  return true;
 }
 
 function nonEmpty(value: unknown): string | undefined {

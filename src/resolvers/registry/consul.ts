@@ -4,6 +4,7 @@ import type { LookupContext, RefreshAnswer } from "../refresh/answer.js";
 import { refreshSettings } from "../refresh/options.js";
 import { parseConsulHealth } from "./consul-health.js";
 import { nextConsulIndex } from "./consul-index.js";
+import type { KnownEndpoints } from "./known-endpoints.js";
 import type { RegistryResolverOptions } from "./options.js";
 import { baseUrls, checkText, registrySettings } from "./options.js";
 import { RegistryResolver } from "./resolver.js";
@@ -62,7 +63,10 @@ export interface ConsulResolverOptions extends RegistryResolverOptions {
  * - Endpoints: `Service.Address`, or `Node.Address` when empty;
  *   `Service.Port`; weight `Weights.Passing`, or `Weights.Warning` for an
  *   instance in warning (with `passing: false`); `Service.Tags` as tags,
- *   `Service.Meta` as metadata (see `parseConsulHealth`).
+ *   `Service.Meta` as metadata (see `parseConsulHealth`). An instance
+ *   listed again unchanged is the endpoint of the last answer, not built
+ *   and validated anew: a refresh of a large service costs little more
+ *   than reading its JSON.
  * - Blocking queries follow Consul's index rules (`nextConsulIndex`): the
  *   index of each answer is sent back with `wait`; an index that goes
  *   backwards resets to 0 (a full, non-blocking query); an index below 1
@@ -88,6 +92,8 @@ export class ConsulResolver extends RegistryResolver {
   #index = 0n;
   /** The last answer read, re-announced when a blocking query returns its index unchanged. */
   #last: RefreshAnswer | undefined;
+  /** The endpoints of the last answer read, which the next one reuses where an instance did not change. */
+  #known: KnownEndpoints | undefined;
 
   constructor(service: string, options?: ConsulResolverOptions) {
     const o = checkOptions<ConsulResolverOptions>(options, "consulResolver");
@@ -148,11 +154,13 @@ export class ConsulResolver extends RegistryResolver {
     );
     if (response.notModified && last !== undefined) return last;
     this.#last = undefined;
-    const { endpoints, dropped } = parseConsulHealth(
+    const { endpoints, dropped, known } = parseConsulHealth(
       response.body,
       { scheme: this.scheme, passingOnly: this.#passing, tags: this.#tags },
       this.http.context(response.url),
+      this.#known,
     );
+    this.#known = known;
     // The index moves only with an answer that could be read: a body that
     // fails is asked for again, not waited past.
     const next = nextConsulIndex(this.#index, response.headers.get("x-consul-index"));

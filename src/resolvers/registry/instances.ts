@@ -1,7 +1,9 @@
 import type { Endpoint, EndpointInput } from "../../endpoint.js";
-import { endpoint, parseEndpoint } from "../../endpoint.js";
+import { endpoint, normalizeScheme, parseEndpoint } from "../../endpoint.js";
 import { SwitchyardError } from "../../errors.js";
 import type { DroppedRecord } from "../refresh/answer.js";
+import type { KnownEndpoints } from "./known-endpoints.js";
+import { equalsInput, inputId } from "./known-endpoints.js";
 
 /**
  * Collects a registry answer's instances as endpoints: each is validated as
@@ -11,10 +13,16 @@ import type { DroppedRecord } from "../refresh/answer.js";
  * entry with the higher weight is kept (the first listed on a tie) and the
  * other dropped as a duplicate, so a stale second registration neither
  * doubles the instance's share nor lowers it.
+ *
+ * Given the endpoints of the source's previous answer (`known`), an input
+ * equal in every field to the endpoint it had (`equalsInput`) is that
+ * endpoint, not a new one; and when the answer has the same ids as the
+ * previous one, the endpoints come out in its id order without a sort.
  */
 export class InstanceList {
   readonly #scheme: string;
   readonly #recordOf: (index: number) => string;
+  readonly #known: KnownEndpoints | undefined;
   readonly #endpoints: Endpoint[] = [];
   /** For each endpoint, the index of the entry it came from. */
   readonly #indexes: number[] = [];
@@ -26,17 +34,30 @@ export class InstanceList {
    * @param recordOf describes the answer's entry `index` for the dropped
    * list (`Service.ID "web-1" on node "n1"`); called only for entries that
    * are dropped, so a good answer builds no description.
+   * @param known the endpoints of the previous answer of the same source
+   * (its `result().known`), to reuse.
    */
-  constructor(scheme: string, recordOf: (index: number) => string) {
-    this.#scheme = scheme;
+  constructor(scheme: string, recordOf: (index: number) => string, known?: KnownEndpoints) {
+    this.#scheme = normalizeScheme(scheme) ?? scheme;
     this.#recordOf = recordOf;
+    this.#known = known;
   }
 
   /** Adds the answer's entry `index` as `input`; returns false when it was dropped. */
   add(index: number, input: EndpointInput | string): boolean {
-    let e: Endpoint;
+    let e: Endpoint | undefined;
+    const previous = this.#known;
+    if (previous !== undefined && typeof input === "object") {
+      // The entry at this place last time, else the endpoint with this id.
+      let known = previous.at?.(index);
+      if (known === undefined || !equalsInput(known, input, this.#scheme)) {
+        const id = inputId(input);
+        known = id === undefined ? undefined : previous.get(id);
+      }
+      if (known !== undefined && equalsInput(known, input, this.#scheme)) e = known;
+    }
     try {
-      e =
+      e ??=
         typeof input === "string"
           ? parseEndpoint(input, { scheme: this.#scheme })
           : endpoint(input, { scheme: this.#scheme });
@@ -69,13 +90,69 @@ export class InstanceList {
     this.#dropped.push({ record: this.#recordOf(index), reason });
   }
 
-  /** The endpoints (in answer order) and the dropped records (sorted, so the list does not depend on answer order). */
-  result(): { endpoints: Endpoint[]; dropped: DroppedRecord[] } {
+  /**
+   * The endpoints, sorted by id (one per id, as a resolver publishes them);
+   * the dropped records, sorted (so the list does not depend on answer
+   * order); and the endpoints as the next answer's list reuses them.
+   */
+  result(): { endpoints: Endpoint[]; dropped: DroppedRecord[]; known: KnownEndpoints } {
     const dropped = this.#dropped.sort((a, b) =>
       a.record < b.record ? -1 : a.record > b.record ? 1 : a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0,
     );
-    return { endpoints: this.#endpoints, dropped };
+    const endpoints = this.#inPreviousOrder() ?? [...this.#endpoints].sort(compareIds);
+    const byEntry: (Endpoint | undefined)[] = [];
+    for (let k = 0; k < this.#endpoints.length; k++) byEntry[this.#indexes[k] as number] = this.#endpoints[k];
+    return { endpoints, dropped, known: new AnswerEndpoints(this.#byId, this.#endpoints, endpoints, byEntry) };
   }
+
+  /** The endpoints in the id order of the previous answer's, when they have the same ids; else undefined. */
+  #inPreviousOrder(): Endpoint[] | undefined {
+    const previous = this.#known?.ordered;
+    if (previous === undefined || previous.length !== this.#endpoints.length) return undefined;
+    const out: Endpoint[] = [];
+    for (const p of previous) {
+      const i = this.#byId.get(p.id);
+      if (i === undefined) return undefined;
+      out.push(this.#endpoints[i] as Endpoint);
+    }
+    return out; // as many, each id once on both sides: the same ids
+  }
+}
+
+/**
+ * The endpoints of one answer by id and by entry (what `InstanceList.result()`
+ * hands on); holds nothing of the answer's body.
+ */
+class AnswerEndpoints implements KnownEndpoints {
+  readonly #byId: ReadonlyMap<string, number>;
+  readonly #endpoints: readonly Endpoint[];
+  readonly #byEntry: readonly (Endpoint | undefined)[];
+  readonly ordered: readonly Endpoint[];
+
+  constructor(
+    byId: ReadonlyMap<string, number>,
+    endpoints: readonly Endpoint[],
+    ordered: readonly Endpoint[],
+    byEntry: readonly (Endpoint | undefined)[],
+  ) {
+    this.#byId = byId;
+    this.#endpoints = endpoints;
+    this.ordered = ordered;
+    this.#byEntry = byEntry;
+  }
+
+  get(id: string): Endpoint | undefined {
+    const i = this.#byId.get(id);
+    return i === undefined ? undefined : this.#endpoints[i];
+  }
+
+  at(index: number): Endpoint | undefined {
+    return this.#byEntry[index];
+  }
+}
+
+function compareIds(a: Endpoint, b: Endpoint): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** A value as a dropped record shows it: strings quoted, at most 80 characters. */

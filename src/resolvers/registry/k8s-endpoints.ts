@@ -2,6 +2,7 @@ import type { Endpoint } from "../../endpoint.js";
 import { sameEndpoint } from "../../endpoint.js";
 import type { AnswerChanges, DroppedRecord } from "../refresh/answer.js";
 import type { ParsedSlice } from "./k8s-slices.js";
+import type { KnownEndpoints } from "./known-endpoints.js";
 
 /** The address family whose slices are used: one, or the first the service has of IPv4 then IPv6. */
 export type SliceFamily = "IPv4" | "IPv6" | "auto";
@@ -57,6 +58,14 @@ export class SliceSet {
   get family(): "IPv4" | "IPv6" {
     if (this.#family !== "auto") return this.#family;
     return (this.#slicesOf.get("IPv4") ?? 0) > 0 || (this.#slicesOf.get("IPv6") ?? 0) === 0 ? "IPv4" : "IPv6";
+  }
+
+  /**
+   * What a new version of the slice `name` may reuse (`parseSlice`'s
+   * `known`): its endpoints as last read, if it is held.
+   */
+  known(name: string): KnownEndpoints | undefined {
+    return this.#slices.get(name)?.known;
   }
 
   /** Replaces every slice (the answer of a list). */

@@ -3,6 +3,7 @@ import type { DroppedRecord } from "../refresh/answer.js";
 import type { RegistryErrorContext } from "./error.js";
 import { RegistryError } from "./error.js";
 import { describe, InstanceList, isObject } from "./instances.js";
+import type { KnownEndpoints } from "./known-endpoints.js";
 import { stringMap } from "./string-map.js";
 
 /**
@@ -43,6 +44,8 @@ export interface ParsedSlice {
   readonly endpoints: readonly Endpoint[];
   /** What could not be used: the whole slice (no such port) or single endpoints. */
   readonly dropped: readonly DroppedRecord[];
+  /** Its endpoints as the next version of the slice reuses them (`InstanceList`); absent when it has none. */
+  readonly known?: KnownEndpoints | undefined;
 }
 
 /** One event of a watch, read. */
@@ -57,6 +60,16 @@ export type SliceEvent =
       readonly reason: string | undefined;
       readonly message: string | undefined;
     };
+
+/**
+ * The endpoints of the slice of this name as last read (its
+ * `ParsedSlice.known`), which a new version of it reuses where an endpoint
+ * did not change (see `InstanceList`).
+ */
+export type KnownSlice = (name: string) => KnownEndpoints | undefined;
+
+/** The conditions an endpoint may have (each a boolean, or absent). */
+const CONDITIONS: readonly string[] = ["ready", "serving", "terminating"];
 
 /** The address types whose endpoints are used. */
 export const ADDRESS_TYPES: readonly string[] = ["IPv4", "IPv6"];
@@ -74,13 +87,20 @@ export const ADDRESS_TYPES: readonly string[] = ["IPv4", "IPv6"];
  *   as zone, weight 100, and metadata: the slice's `metadata.labels`, then
  *   `nodeName`, `hostname` and `pod` (`targetRef.name` of a Pod);
  * - slices of another `addressType` than IPv4 and IPv6 (FQDN, deprecated,
- *   with no semantics defined by the API) contribute no endpoint.
+ *   with no semantics defined by the API) contribute no endpoint;
+ * - endpoints sorted by id; one equal to an endpoint `known` holds is that
+ *   endpoint.
  *
  * @throws RegistryError `ERR_REGISTRY_BODY` for an object without
  * `metadata.name` (a slice that cannot be told apart from the others), or
  * `endpoints` that is not an array or null.
  */
-export function parseSlice(object: unknown, options: SliceOptions, context: RegistryErrorContext): ParsedSlice {
+export function parseSlice(
+  object: unknown,
+  options: SliceOptions,
+  context: RegistryErrorContext,
+  known?: KnownSlice,
+): ParsedSlice {
   const name = isObject(object) && isObject(object.metadata) ? object.metadata.name : undefined;
   if (typeof name !== "string" || name === "") {
     throw new RegistryError(
@@ -107,10 +127,10 @@ export function parseSlice(object: unknown, options: SliceOptions, context: Regi
     return { name, addressType, endpoints: [], dropped: [{ record: `EndpointSlice ${describe(name)}`, reason: port }] };
   }
   const labels = stringMap(slice.metadata.labels);
-  const list = new InstanceList(options.scheme, (i) => endpointRecord(name, endpoints[i], i));
+  const list = new InstanceList(options.scheme, (i) => endpointRecord(name, endpoints[i], i), known?.(name));
   for (let i = 0; i < endpoints.length; i++) addEndpoint(list, endpoints[i], i, port, labels, options.condition);
-  const { endpoints: usable, dropped } = list.result();
-  return { name, addressType, endpoints: usable, dropped };
+  const { endpoints: usable, dropped, known: reuse } = list.result();
+  return { name, addressType, endpoints: usable, dropped, known: reuse };
 }
 
 /**
@@ -126,6 +146,7 @@ export function parseSliceList(
   body: unknown,
   options: SliceOptions,
   context: RegistryErrorContext,
+  known?: KnownSlice,
 ): { slices: ParsedSlice[]; resourceVersion: string; continue: string | undefined } {
   if (!isObject(body) || !Array.isArray(body.items) || !isObject(body.metadata)) {
     throw new RegistryError(
@@ -143,7 +164,7 @@ export function parseSliceList(
     );
   }
   const next = body.metadata.continue;
-  const slices = body.items.map((item) => parseSlice(item, options, context));
+  const slices = body.items.map((item) => parseSlice(item, options, context, known));
   return { slices, resourceVersion, continue: typeof next === "string" && next !== "" ? next : undefined };
 }
 
@@ -156,7 +177,12 @@ export function parseSliceList(
  * @throws RegistryError `ERR_REGISTRY_BODY` for anything else, or a slice
  * that `parseSlice` refuses.
  */
-export function parseSliceEvent(line: unknown, options: SliceOptions, context: RegistryErrorContext): SliceEvent {
+export function parseSliceEvent(
+  line: unknown,
+  options: SliceOptions,
+  context: RegistryErrorContext,
+  known?: KnownSlice,
+): SliceEvent {
   const type = isObject(line) ? line.type : undefined;
   const object = isObject(line) ? line.object : undefined;
   if (!isObject(object)) {
@@ -171,7 +197,7 @@ export function parseSliceEvent(line: unknown, options: SliceOptions, context: R
   switch (type) {
     case "ADDED":
     case "MODIFIED":
-      return { type, slice: parseSlice(object, options, context), resourceVersion };
+      return { type, slice: parseSlice(object, options, context, known), resourceVersion };
     case "DELETED":
       return { type, name: parseSlice(object, options, context).name, resourceVersion };
     case "BOOKMARK":
@@ -238,7 +264,7 @@ function addEndpoint(
     list.drop(i, `conditions is ${describe(conditions)}, not an object`);
     return;
   }
-  for (const key of ["ready", "serving", "terminating"]) {
+  for (const key of CONDITIONS) {
     const value = conditions[key];
     if (value !== undefined && value !== null && typeof value !== "boolean") {
       list.drop(i, `conditions.${key} is ${describe(value)}, not a boolean`);
@@ -273,16 +299,32 @@ function endpointMetadata(
   labels: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
   const ref = isObject(entry.targetRef) ? entry.targetRef : undefined;
-  const own: [string, unknown][] = [
-    ["nodeName", entry.nodeName],
-    ["hostname", entry.hostname],
-    ["pod", ref?.kind === "Pod" ? ref.name : undefined],
-  ];
-  let out: Record<string, string> | undefined;
-  for (const [key, value] of own) {
-    if (typeof value !== "string" || value === "") continue;
-    out ??= labels === undefined ? {} : { ...labels };
-    out[key] = value;
-  }
+  let out = withKey(undefined, labels, "nodeName", entry.nodeName);
+  out = withKey(out, labels, "hostname", entry.hostname);
+  out = withKey(out, labels, "pod", ref?.kind === "Pod" ? ref.name : undefined);
   return out ?? labels;
+}
+
+/** `out` (or a copy of the labels, made on the first key) with `key` set to `value` when it is a non-empty string. */
+function withKey(
+  out: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+  key: string,
+  value: unknown,
+): Record<string, string> | undefined {
+  if (typeof value !== "string" || value === "") return out;
+  const record = out ?? copyLabels(labels);
+  record[key] = value;
+  return record;
+}
+
+/**
+ * A copy of the slice's labels to add an endpoint's own keys to. Not a
+ * spread: V8 gives an object made by `{ ...labels }` a map of its own, and
+ * each key added to it then makes another (about 20 times the cost of
+ * `Object.assign`). A `__proto__` label (a plain key here) needs the spread.
+ */
+function copyLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  if (labels === undefined) return {};
+  return Object.hasOwn(labels, "__proto__") ? { ...labels } : Object.assign({}, labels);
 }

@@ -10,7 +10,7 @@ import { JsonLines } from "./json-lines.js";
 import { SliceSet } from "./k8s-endpoints.js";
 import type { KubernetesResolverOptions } from "./k8s-options.js";
 import { BEARER_TOKEN, kubernetesSettings } from "./k8s-options.js";
-import type { ParsedSlice, SliceEvent, SliceOptions } from "./k8s-slices.js";
+import type { KnownSlice, ParsedSlice, SliceEvent, SliceOptions } from "./k8s-slices.js";
 import { parseSliceEvent, parseSliceList } from "./k8s-slices.js";
 import { RegistryResolver } from "./resolver.js";
 
@@ -64,6 +64,8 @@ export class KubernetesResolver extends RegistryResolver {
   readonly #selector: string;
   readonly #sliceOptions: SliceOptions;
   readonly #slices: SliceSet;
+  /** What a slice read anew reuses of the endpoints held (an event changes few of a slice's endpoints). */
+  readonly #known: KnownSlice;
   readonly #tokenFile: string | undefined;
   readonly #agent: Agent | undefined;
   readonly #stallMs: number;
@@ -98,6 +100,7 @@ export class KubernetesResolver extends RegistryResolver {
     this.#selector = `kubernetes.io/service-name=${s.service}`;
     this.#sliceOptions = { scheme: this.scheme, ...s.slices };
     this.#slices = new SliceSet(s.family);
+    this.#known = (name) => this.#slices.known(name);
     this.#agent = s.agent;
     this.#tokenFile = access.tokenFile;
     this.#token = access.token;
@@ -169,7 +172,7 @@ export class KubernetesResolver extends RegistryResolver {
       const query: [string, string][] = [["labelSelector", this.#selector]];
       if (next !== undefined) query.push(["continue", next]);
       const response = await this.get({ path: this.#path, query }, signal);
-      const page = parseSliceList(response.body, this.#sliceOptions, this.http.context(response.url));
+      const page = parseSliceList(response.body, this.#sliceOptions, this.http.context(response.url), this.#known);
       for (const slice of page.slices) slices.push(slice);
       version ??= page.resourceVersion;
       next = page.continue;
@@ -206,7 +209,7 @@ export class KubernetesResolver extends RegistryResolver {
           this.#watch = undefined;
           return changed;
         }
-        const event = parseSliceEvent(line, this.#sliceOptions, this.http.context(watch.stream.url));
+        const event = parseSliceEvent(line, this.#sliceOptions, this.http.context(watch.stream.url), this.#known);
         if (event.type === "ERROR") throw this.#eventError(event, watch.stream.url);
         if (event.type !== "BOOKMARK") changed = this.#apply(event) || changed;
         if (event.resourceVersion !== undefined) this.#resourceVersion = event.resourceVersion;

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ConsulResolverOptions, Endpoint, RegistryError } from "../../../src/index.js";
+import type { ConsulResolverOptions, Endpoint, EndpointsChange, RegistryError } from "../../../src/index.js";
 import { ConsulResolver, consulResolver, createUpstream } from "../../../src/index.js";
 import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { expectConfigErrors } from "../../helpers/config-errors.js";
@@ -159,6 +159,38 @@ describe("consulResolver()", () => {
       counts[e.id] = (counts[e.id] ?? 0) + 1;
     }
     expect(counts).toEqual({ "10.0.0.1:8080": 100, "10.0.0.2:8080": 300 });
+    await upstream.close();
+  });
+
+  it("a refresh keeps the endpoint objects of the instances that did not change, and the upstream sees only the change", async () => {
+    const entries = (weight: number) =>
+      Array.from({ length: 20 }, (_, i) =>
+        consulEntry({
+          node: `node-${i}`,
+          address: `10.0.1.${i}`,
+          port: 8080,
+          tags: ["v2"],
+          meta: { version: "2.1.0" },
+          weights: { Passing: i === 7 ? weight : 1, Warning: 1 },
+        }),
+      );
+    server.setConsul("api", entries(2));
+    const r = resolver("api", { blocking: false, intervalMs: 1_000 });
+    const upstream = createUpstream({ name: "api", resolver: r, clock, random: seededRandom(1) });
+    const changes: EndpointsChange[] = [];
+    upstream.on("endpoints", (c) => changes.push(c));
+    await upstream.ready();
+    const first = r.endpoints as readonly Endpoint[];
+    // The same 20 instances again, one with another weight, another listed first now.
+    const again = entries(5);
+    server.setConsul("api", [again[12], ...again.slice(0, 12), ...again.slice(13)]);
+    clock.advance(1_000);
+    await until(() => changes.length === 2);
+    const second = r.endpoints as readonly Endpoint[];
+    expect(second.map((e, i) => e === first[i])).toEqual(first.map((e) => e.id !== "10.0.1.7:8080"));
+    expect(summary(second.filter((e) => e.id === "10.0.1.7:8080"))).toEqual(["10.0.1.7:8080 w5"]);
+    expect(summary(changes[1]?.updated)).toEqual(["10.0.1.7:8080 w5"]);
+    expect([changes[1]?.added, changes[1]?.removed]).toEqual([[], []]);
     await upstream.close();
   });
 

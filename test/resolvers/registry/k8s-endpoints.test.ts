@@ -52,6 +52,54 @@ describe("SliceSet", () => {
     expect(set.endpoints().map((e) => e.zone)).toEqual(["zone-b", "zone-b"]);
   });
 
+  it("a new version of a slice, read with known(), reuses the endpoints it lists unchanged", () => {
+    const set = new SliceSet("auto");
+    const pods = (third: string) => [
+      { ip: "10.0.0.1", zone: "z1", node: "n1", pod: "api-1" },
+      { ip: "10.0.0.2", zone: "z1", node: "n2", pod: "api-2" },
+      { ip: third, zone: "z2", node: "n3", pod: "api-3" },
+    ];
+    const read = (third: string, known?: boolean) =>
+      parseSlice(
+        endpointSlice("a", "api", pods(third), { labels: { tier: "web" } }),
+        OPTIONS,
+        CONTEXT,
+        known ? (name) => set.known(name) : undefined,
+      );
+    const first = read("10.0.0.3");
+    set.apply("a", first);
+    expect(set.known("a")?.ordered).toBe(first.endpoints);
+    expect(set.known("b")).toBeUndefined();
+    const next = read("10.0.0.9", true); // pod api-3 moved to another address
+    expect(next.endpoints.map((e) => e.id)).toEqual(["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.9:8080"]);
+    expect(next.endpoints.map((e, i) => e === first.endpoints[i])).toEqual([true, true, false]);
+    expect(next.endpoints[2]?.metadata).toEqual({
+      "kubernetes.io/service-name": "api",
+      "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+      tier: "web",
+      nodeName: "n3",
+      pod: "api-3",
+    });
+    // Without known() the same slice is read into new endpoints, equal to those.
+    const fresh = read("10.0.0.9");
+    expect(fresh.endpoints).toEqual(next.endpoints);
+    expect(fresh.endpoints[0]).not.toBe(first.endpoints[0]);
+  });
+
+  it("a label named __proto__ is a plain key of every endpoint's metadata", () => {
+    const labels = JSON.parse('{"__proto__":"x","tier":"web"}') as Record<string, string>;
+    const read = parseSlice(
+      endpointSlice("a", "api", [{ ip: "10.0.0.1", pod: "api-1" }], { labels }),
+      OPTIONS,
+      CONTEXT,
+    );
+    const metadata = read.endpoints[0]?.metadata as Record<string, string>;
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+    expect(Object.keys(metadata)).toContain("__proto__");
+    expect(Object.getOwnPropertyDescriptor(metadata, "__proto__")?.value).toBe("x");
+    expect(metadata.pod).toBe("api-1");
+  });
+
   it("an endpoint listed by two slices is one; the other slice's copy takes over when the first lets go", () => {
     const set = new SliceSet("auto");
     set.apply("a", slice("a", ["10.0.0.1"], "IPv4", "zone-a"));

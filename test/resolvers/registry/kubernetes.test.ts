@@ -226,6 +226,31 @@ describe("kubernetesResolver()", () => {
     expect(seen.errors).toEqual([]); // a duplicate across slices is normal, not reported
   });
 
+  it("a MODIFIED slice keeps the endpoint objects of the endpoints it lists unchanged; a re-list of the same slices publishes nothing", async () => {
+    const pods = (third: string) =>
+      [1, 2, 3].map((n) => ({ ip: n === 3 ? third : `10.0.5.${n}`, zone: "z1", node: `n${n}`, pod: `api-${n}` }));
+    api.set(endpointSlice("api-5", "api", pods("10.0.5.3")));
+    const r = resolver();
+    const seen = record(r);
+    await watching(r);
+    const before = new Map((r.endpoints ?? []).map((e) => [e.id, e]));
+    api.set(endpointSlice("api-5", "api", pods("10.0.5.9"))); // MODIFIED: api-3 moved to another address
+    await until(() => seen.sets.length === 2);
+    expect(seen.deltas[1]).toBe("+10.0.5.9:8080 -10.0.5.3:8080");
+    const after = r.endpoints ?? [];
+    expect(after.filter((e) => before.get(e.id) === e).map((e) => e.id)).toEqual([
+      "10.0.0.1:8080",
+      "10.0.0.2:8080",
+      "10.0.5.1:8080",
+      "10.0.5.2:8080",
+    ]);
+    void r.refresh(); // lists again: the same slices
+    await until(() => api.lists === 2);
+    await r.whenIdle();
+    expect((r.endpoints ?? []).every((e, i) => e === after[i])).toBe(true);
+    expect(seen.sets).toHaveLength(2);
+  });
+
   it("a burst of events in one chunk is applied together: one publish", async () => {
     const r = resolver();
     const seen = record(r);
