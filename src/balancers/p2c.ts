@@ -3,6 +3,7 @@ import { SKIP_BOUND, slotsOf } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
 import { checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
+import { LN_IN_FLIGHT, LN_SIZE } from "../upstream/table.js";
 import { buildAliasTable, buildWeights, equalWeights } from "./alias-table.js";
 import type { LoadMetric } from "./load-metric.js";
 import { PickerRandom } from "./picker-random.js";
@@ -69,12 +70,6 @@ export const BUILT_IN_METRICS = new WeakMap<LoadMetric, { kind: "peak-ewma"; par
 /** The `params` of a rule that has none (not Peak EWMA). */
 const NO_PARAMS = new Float64Array(2);
 
-/** ln(k + 1) for k requests in flight, k < LN_PENDING_SIZE: Peak EWMA's comparison in logarithms reads it. */
-const LN_PENDING_SIZE = 1024;
-const LN_PENDING_MASK = LN_PENDING_SIZE - 1;
-const LN_PENDING = new Float64Array(LN_PENDING_SIZE);
-for (let k = 0; k < LN_PENDING_SIZE; k++) LN_PENDING[k] = Math.log(k + 1);
-
 /**
  * True when Peak EWMA costs slot a less than slot b (see `peakEwma()`):
  * estimate × e^(−age / decayMs) × (inFlight + 1), or the default RTT ×
@@ -104,31 +99,21 @@ function peakEwmaLess(table: EndpointTable, a: number, b: number, params: Float6
       ? rtt * (pa + 1) < peakEwmaEstimateNow(table, b, params) * (pb + 1)
       : peakEwmaEstimateNow(table, a, params) * (pa + 1) < rtt * (pb + 1);
   }
-  const la = pa < LN_PENDING_SIZE ? (LN_PENDING[pa] as number) : Math.log(pa + 1);
-  const lb = pb < LN_PENDING_SIZE ? (LN_PENDING[pb] as number) : Math.log(pb + 1);
+  const la = pa < LN_SIZE ? (LN_IN_FLIGHT[pa] as number) : Math.log(pa + 1);
+  const lb = pb < LN_SIZE ? (LN_IN_FLIGHT[pb] as number) : Math.log(pb + 1);
   return ka + la < kb + lb;
 }
 
 /**
- * `peakEwmaLess()` as 1 or 0, its usual case (both slots with an estimate,
- * fewer than LN_PENDING_SIZE in flight) in line: the difference of the two
- * keys + ln(inFlight + 1) is NaN only for a slot with no estimate (or both
- * estimates 0), which alone takes the general comparison. @internal
+ * `peakEwmaLess()` as 1 or 0, its usual case (both slots with an estimate)
+ * in one comparison of `table.loadCost` (loadKey + ln(inFlight + 1), kept
+ * by the table as counts move): their difference is NaN only for a slot
+ * with no estimate (or both estimates 0), which alone takes the general
+ * comparison. @internal
  */
 function peakEwmaLessBit(table: EndpointTable, a: number, b: number, params: Float64Array): number {
-  const pa = table.inFlight[a] as number;
-  const pb = table.inFlight[b] as number;
-  if ((pa | pb) < LN_PENDING_SIZE) {
-    // ka + ln(pa + 1) < kb + ln(pb + 1) as ka − kb < ln(pb + 1) − ln(pa + 1): the keys' difference
-    // is compared as soon as it is in, the in-flight term computed beside it. The masks change
-    // nothing (both counts are below the size) but let V8 drop the bounds checks.
-    const keys = table.loadKey;
-    const d = (keys[a] as number) - (keys[b] as number);
-    if (!Number.isNaN(d)) {
-      return +(d < (LN_PENDING[pb & LN_PENDING_MASK] as number) - (LN_PENDING[pa & LN_PENDING_MASK] as number));
-    }
-  }
-  return +peakEwmaLess(table, a, b, params);
+  const d = (table.loadCost[a] as number) - (table.loadCost[b] as number);
+  return Number.isNaN(d) ? +peakEwmaLess(table, a, b, params) : +(d < 0);
 }
 
 /**

@@ -135,6 +135,7 @@ export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
       table.loadKey[slot] =
         Math.log(table.loadEstimate[slot] as number) +
         (table.loadStamp[slot] as number) * (params[INV_DECAY] as number);
+      table.refreshLoadCost(slot);
     },
   };
   // p2c() computes this metric's cost in line rather than calling load().

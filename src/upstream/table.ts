@@ -50,6 +50,13 @@ export class EndpointTable {
    * keys compares the estimates decayed to any common time (NaN with no estimate).
    */
   loadKey = new Float64Array(0);
+  /**
+   * Load-metric state: `loadKey` + ln(inFlight + 1), what a p2c picker over
+   * Peak EWMA compares, one read per candidate: the in-flight term is added
+   * when the count moves (`addInFlight()`) or the key does (the metric's
+   * `update()`), not at pick time. NaN while `loadKey` is.
+   */
+  loadCost = new Float64Array(0);
   /** Outcomes counted (ended attempts and reports; abandoned attempts are not outcomes). */
   requests = new Float64Array(0);
   /** Of those, failures (see `isFailure`). */
@@ -92,6 +99,7 @@ export class EndpointTable {
     this.loadEstimate[slot] = Number.NaN;
     this.loadStamp[slot] = Number.NaN;
     this.loadKey[slot] = Number.NaN;
+    this.loadCost[slot] = Number.NaN;
     this.requests[slot] = 0;
     this.failures[slot] = 0;
     this.consecutiveFailures[slot] = 0;
@@ -112,6 +120,22 @@ export class EndpointTable {
     this.inPicker[slot] = 0;
     this.zone[slot] = -1;
     this.#free.push(slot);
+  }
+
+  /** Moves the slot's in-flight count by `delta` (+1 or −1) and `loadCost` with it. @internal */
+  addInFlight(slot: number, delta: number): void {
+    const n = (this.inFlight[slot] as number) + delta;
+    this.inFlight[slot] = n;
+    // ln(n + 1) written out, not called: a double returned from a call V8 does not inline is boxed (16 B).
+    this.loadCost[slot] =
+      (this.loadKey[slot] as number) + (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1));
+  }
+
+  /** Recomputes `loadCost` after a load metric changed `loadKey`. @internal */
+  refreshLoadCost(slot: number): void {
+    const n = this.inFlight[slot] as number;
+    this.loadCost[slot] =
+      (this.loadKey[slot] as number) + (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1));
   }
 
   /**
@@ -140,6 +164,7 @@ export class EndpointTable {
     this.loadEstimate = grown(this.loadEstimate, capacity);
     this.loadStamp = grown(this.loadStamp, capacity);
     this.loadKey = grown(this.loadKey, capacity);
+    this.loadCost = grown(this.loadCost, capacity);
     this.requests = grown(this.requests, capacity);
     this.failures = grown(this.failures, capacity);
     this.consecutiveFailures = grown(this.consecutiveFailures, capacity);
@@ -154,6 +179,17 @@ export class EndpointTable {
     this.capacity = capacity;
   }
 }
+
+/** Size of `LN_IN_FLIGHT`. @internal */
+export const LN_SIZE = 1024;
+/**
+ * ln(k + 1) at index k, for k < `LN_SIZE` requests in flight (Peak EWMA's
+ * in-flight term, in logarithms); `Math.log(k + 1)` above. Read in line,
+ * `k < LN_SIZE ? LN_IN_FLIGHT[k] : Math.log(k + 1)`, not through a function
+ * returning the double (boxed where V8 does not inline the call). @internal
+ */
+export const LN_IN_FLIGHT = new Float64Array(LN_SIZE);
+for (let k = 0; k < LN_SIZE; k++) LN_IN_FLIGHT[k] = Math.log(k + 1);
 
 /** A typed-array column of per-endpoint state, indexed by slot. @internal */
 export type Column = Uint32Array | Int32Array | Int8Array | Uint8Array | Float64Array;

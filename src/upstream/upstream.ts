@@ -238,7 +238,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     if (this.#admitters.length > 0) host = this.#admit(host, context);
     const slot = host.slot;
     const table = this.#table;
-    table.inFlight[slot] = (table.inFlight[slot] as number) + 1;
+    table.addInFlight(slot, 1);
     if (this.#reaper === undefined && this.#attemptTimeoutMs !== Number.POSITIVE_INFINITY) {
       this.#reaper = this.#clock.setTimer(this.#reap, this.#attemptTimeoutMs);
     }
@@ -274,7 +274,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
     const table = this.#table;
     attempts.end(i);
     if (!attempts.sameSlot(i, table.generation[slot] as number)) return true;
-    table.inFlight[slot] = (table.inFlight[slot] as number) - 1;
+    table.addInFlight(slot, -1);
     if (outcome.latencyMs === undefined) {
       this.#refreshTime();
       table.lastLatencyMs[slot] = (this.#time[0] as number) - (attempts.start[i] as number);
@@ -622,7 +622,7 @@ export class Upstream extends SafeEmitter<UpstreamEvents> {
       attempts.end(i);
       this.#abandoned++;
       if (!attempts.sameSlot(i, table.generation[slot] as number)) continue;
-      table.inFlight[slot] = (table.inFlight[slot] as number) - 1;
+      table.addInFlight(slot, -1);
       const host = this.#bySlot[slot] as UpstreamHost;
       this.#record(host, ABANDONED, false);
       this.emit("abandoned", host.endpoint, now - start);

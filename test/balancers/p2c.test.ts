@@ -6,7 +6,7 @@ import type { BalancerContext, EndpointTable, LoadMetric, Picker } from "../../s
 import { inFlightLoad, leastRequest, p2c, p2cPeakEwma, peakEwma } from "../../src/index.js";
 import { seededRandom } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
-import { context, fixture, pickIndexes, setDown, tally } from "../helpers/picks.js";
+import { context, fixture, pickIndexes, setDown, setInFlight, tally } from "../helpers/picks.js";
 
 const TWO_31 = 2 ** 31;
 
@@ -74,21 +74,19 @@ function leastOf(drawn: readonly number[], load: (i: number) => number): number 
   return best;
 }
 
-function setInFlight(table: EndpointTable, loads: readonly number[]): void {
-  loads.forEach((load, slot) => {
-    table.inFlight[slot] = load;
-  });
+function setLoads(table: EndpointTable, loads: readonly number[]): void {
+  loads.forEach((load, slot) => setInFlight(table, slot, load));
 }
 
 describe("p2c()", () => {
   it("two hosts, one with 3 in flight: every pick compares both (distinct choices) and takes the idle one", () => {
     const f = fixture([1, 1], 3);
-    setInFlight(f.table, [0, 3]);
+    setLoads(f.table, [0, 3]);
     const picks = pickIndexes(p2c(inFlightLoad()).build(f.hosts, live(3, f.table)), f.endpoints, 200);
     expect(picks).toEqual(new Array(200).fill(0));
     // Three hosts, one busy: it is never chosen while another is less loaded.
     const g = fixture([1, 1, 1], 4);
-    setInFlight(g.table, [0, 3, 0]);
+    setLoads(g.table, [0, 3, 0]);
     const three = pickIndexes(p2c(inFlightLoad()).build(g.hosts, live(4, g.table)), g.endpoints, 300);
     expect(three).toEqual(choices(4, 3, 2, 300).map(([a, b]) => (a === 1 ? b : a)));
     expect(three).not.toContain(1);
@@ -98,7 +96,7 @@ describe("p2c()", () => {
     const loads = [5, 3, 3, 0, 7, 3, 1, 9, 0, 2];
     for (const choiceCount of [2, 3, 5]) {
       const f = fixture(new Array(loads.length).fill(1), choiceCount);
-      setInFlight(f.table, loads);
+      setLoads(f.table, loads);
       const picker = p2c(inFlightLoad(), { choiceCount }).build(f.hosts, live(choiceCount, f.table));
       const expected = choices(choiceCount, loads.length, choiceCount, 500).map((d) =>
         leastOf(d, (i) => loads[i] as number),
@@ -116,16 +114,16 @@ describe("p2c()", () => {
   it("reads loads from the table at pick time: a new in-flight count needs no rebuild", () => {
     const f = fixture([1, 1], 21);
     const picker = p2c(inFlightLoad()).build(f.hosts, live(21, f.table));
-    setInFlight(f.table, [4, 0]);
+    setLoads(f.table, [4, 0]);
     expect(pickIndexes(picker, f.endpoints, 50)).toEqual(new Array(50).fill(1));
-    setInFlight(f.table, [0, 4]);
+    setLoads(f.table, [0, 4]);
     expect(pickIndexes(picker, f.endpoints, 50)).toEqual(new Array(50).fill(0));
   });
 
   it("is repeatable for a seed and differs across seeds", () => {
     const sequence = (seed: number) => {
       const f = fixture(new Array(12).fill(1), seed);
-      setInFlight(f.table, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]);
+      setLoads(f.table, [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]);
       return pickIndexes(p2c(inFlightLoad()).build(f.hosts, live(seed, f.table)), f.endpoints, 40).join();
     };
     expect(sequence(42)).toBe(sequence(42));
@@ -209,7 +207,7 @@ describe("p2c()", () => {
           const metric = peakEwma({ defaultRttMs: 42 });
           // Estimates learned at various times (so they have decayed by various ages at the attempt time).
           rows.forEach(([inFlight, estimate, endedAt], slot) => {
-            f.table.inFlight[slot] = inFlight;
+            setInFlight(f.table, slot, inFlight);
             if (estimate === null) return;
             f.table.lastLatencyMs[slot] = estimate;
             f.table.lastEndedAt[slot] = endedAt;
@@ -251,7 +249,7 @@ describe("p2c() with unequal weights", () => {
 
   it("compares the metric as it is: the busier host wins only when it is both choices (9/16 for weight 3 of 4)", () => {
     const f = fixture([100, 300], 13);
-    setInFlight(f.table, [0, 5]);
+    setLoads(f.table, [0, 5]);
     const counts = tally(pickIndexes(p2c(inFlightLoad()).build(f.hosts, live(13, f.table)), f.endpoints, 40_000), 2);
     // P(both choices the weight-300 host) = (3/4)² = 9/16; sd = √(40,000 × 9/16 × 7/16) ≈ 99
     expect(Math.abs((counts[1] as number) - 22_500)).toBeLessThan(500);
@@ -282,7 +280,7 @@ describe("p2c skipping ejected hosts", () => {
       fc.assert(
         fc.property(caseArb, ([weights, down, loads, choiceCount, seed]) => {
           const f = fixture(weights, seed);
-          setInFlight(f.table, loads);
+          setLoads(f.table, loads);
           const picker = make(choiceCount).build(f.hosts, context(seed, f.table, true));
           setDown(f.table, f.hosts, down);
           let defined = 0;
@@ -306,7 +304,7 @@ describe("p2c skipping ejected hosts", () => {
       fc.property(caseArb, ([weights, down, loads, choiceCount, seed]) => {
         const n = weights.length;
         const f = fixture(new Array(n).fill(1), seed);
-        setInFlight(f.table, loads);
+        setLoads(f.table, loads);
         const picker = leastRequest({ choiceCount }).build(f.hosts, context(seed, f.table, true));
         setDown(f.table, f.hosts, down);
         // While hosts are down every pick draws distinct hosts by Fisher–Yates.
@@ -352,7 +350,7 @@ describe("p2c skipping ejected hosts", () => {
       [3, 1, 4, 1, 5],
     ]) {
       const f = fixture(weights, 31);
-      setInFlight(f.table, [2, 0, 1, 4, 0]);
+      setLoads(f.table, [2, 0, 1, 4, 0]);
       const before = pickIndexes(leastRequest().build(f.hosts, context(31, f.table, false)), f.endpoints, 100);
       const picker = leastRequest().build(f.hosts, context(31, f.table, false));
       setDown(

@@ -15,7 +15,7 @@ import {
 } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
 import { lever } from "../helpers/lever.js";
-import { context, fixture, pickIndexes } from "../helpers/picks.js";
+import { context, fixture, pickIndexes, setInFlight } from "../helpers/picks.js";
 
 function setup(balancer: Balancer, ids: readonly string[], options: { attemptTimeoutMs?: number; seed?: number } = {}) {
   const resolver = new ManualResolver();
@@ -84,7 +84,7 @@ describe("peakEwma()", () => {
     const metric = peakEwma();
     expect(f.table.loadEstimate[slot]).toBeNaN();
     expect(metric.load(f.table, slot)).toBe(30);
-    f.table.inFlight[slot] = 2;
+    setInFlight(f.table, slot, 2);
     expect(metric.load(f.table, slot)).toBe(90);
     expect(peakEwma({ defaultRttMs: 12 }).load(f.table, slot)).toBe(36);
     f.table.loadEstimate[slot] = 7.5;
@@ -113,7 +113,7 @@ describe("peakEwma(): the estimate decays with its age at the attempt time", () 
     expect(metric.load(f.table, a)).toBe(200);
     f.table.attemptTime[0] = 6000;
     expect(metric.load(f.table, a)).toBe(200 * Math.exp(-1));
-    f.table.inFlight[a] = 2;
+    setInFlight(f.table, a, 2);
     expect(metric.load(f.table, a)).toBe(200 * Math.exp(-1) * 3);
     f.table.attemptTime[0] = 5000 + 1000 * Math.log(200 / 30); // 200 ms decayed to 30 ms
     expect(metric.load(f.table, a) / 3).toBeCloseTo(30, 10);
@@ -151,12 +151,12 @@ describe("peakEwma(): the estimate decays with its age at the attempt time", () 
     // At 2,000 ms: a costs 1000 × e^(-2) ≈ 135 > b's 100: every pick takes b (two hosts: both compared).
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
     // 2 in flight on b: 300 > 135: a.
-    f.table.inFlight[b] = 2;
+    setInFlight(f.table, b, 2);
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
     // The order does not depend on the attempt time once both are learned: the decay is common to both.
     f.table.attemptTime[0] = 1e7;
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
-    f.table.inFlight[b] = 0;
+    setInFlight(f.table, b, 0);
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
     // Older by more than ln(10) × decayMs than b: a is cheaper with the same load.
     learn(f.table, a, 1000, -400, metric); // ended before its last update: no change
@@ -176,7 +176,7 @@ describe("peakEwma(): the estimate decays with its age at the attempt time", () 
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
     f.table.attemptTime[0] = 1000 + 1000 * Math.log(4) + 1; // 200 decayed just below 50: a
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([0]));
-    f.table.inFlight[a] = 1; // ≈ 100 against 50: b
+    setInFlight(f.table, a, 1); // ≈ 100 against 50: b
     expect(new Set(pickIndexes(picker, f.endpoints, 50))).toEqual(new Set([1]));
   });
 });
@@ -399,12 +399,12 @@ describe("p2cPeakEwma() picks", () => {
     const f = fixture([1, 1], 17);
     const [a, b] = f.hosts.map((h) => h.slot) as [number, number];
     learn(f.table, a, 10, 0); // learned at 0, and the attempt time is 0: no decay
-    f.table.inFlight[a] = 3;
+    setInFlight(f.table, a, 3);
     const picker = p2cPeakEwma().build(f.hosts, { ...context(17, f.table), downHosts: new Int32Array(1) });
     // Two hosts: every pick compares both (distinct choices), and 30 < 40.
     expect(pickIndexes(picker, f.endpoints, 100)).toEqual(new Array(100).fill(1));
     // 2 in flight: 30 against 30, a tie: the first drawn, ⌊x·2 / 2^31⌋ of the pick's one draw x.
-    f.table.inFlight[a] = 2;
+    setInFlight(f.table, a, 2);
     expect(f.table.loadEstimate[b]).toBeNaN();
     const random = new PickerRandom(seededRandom(17));
     for (let k = 0; k < 100; k++) random.next31();

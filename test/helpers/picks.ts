@@ -146,3 +146,12 @@ export function weightsWithDown(maxWeight: number, minLength: number, maxLength:
     ),
   );
 }
+
+/**
+ * Sets a slot's requests in flight as `begin()` and `end()` move them
+ * (`EndpointTable.addInFlight`), so `loadCost` follows, as a pick over Peak
+ * EWMA reads it.
+ */
+export function setInFlight(table: EndpointTable, slot: number, n: number): void {
+  table.addInFlight(slot, n - (table.inFlight[slot] as number));
+}
