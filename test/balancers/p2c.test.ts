@@ -75,7 +75,7 @@ function leastOf(drawn: readonly number[], load: (i: number) => number): number 
 }
 
 function setLoads(table: EndpointTable, loads: readonly number[]): void {
-  loads.forEach((load, slot) => setInFlight(table, slot, load));
+  for (const [slot, load] of loads.entries()) setInFlight(table, slot, load);
 }
 
 describe("p2c()", () => {
