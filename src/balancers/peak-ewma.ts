@@ -60,7 +60,9 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  *
  * - State: `table.loadEstimate[slot]` (the estimate, ms; NaN before the
  *   first latency), `table.loadStamp[slot]` (when it was last updated) and
- *   `table.loadKey[slot]` (ln(estimate) + stamp / decayMs, for the pickers).
+ *   `table.loadKey[slot]` (ln(estimate) + stamp / decayMs), and through
+ *   `table.refreshLoadCost()` `table.loadCost[slot]` (loadKey + ln(inFlight
+ *   + 1), what the pickers compare; the table keeps it as counts move).
  * - `update()`, on every ended attempt: rtt = `table.lastLatencyMs[slot]`,
  *   now = `table.lastEndedAt[slot]` (the attempt's own timestamps: no clock
  *   read). With no estimate yet, estimate = rtt. Else if rtt > estimate,
@@ -81,7 +83,7 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  * - `p2c()` compares the same costs without a clock read or an `exp()` per
  *   pick: the decay to the attempt time is a factor common to both
  *   candidates, so it compares ln(estimate) + stamp / decayMs + ln(inFlight
- *   + 1), from `table.loadKey` (the same order as `load()` whenever the
+ *   + 1), `table.loadCost` (the same order as `load()` whenever the
  *   attempt time is past both stamps, up to rounding in the last bit). Only
  *   a candidate with no estimate against one with an estimate computes
  *   `load()`'s decay.
