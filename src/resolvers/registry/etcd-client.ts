@@ -1,13 +1,11 @@
 import type { Clock } from "../../clock.js";
-import { BodyProblem, bodySnippet, parseJson, readBody } from "./body.js";
 import type { Credentials } from "./credentials.js";
 import type { RegistryErrorContext } from "./error.js";
 import { RegistryError } from "./error.js";
 import type { EtcdWatchMessage } from "./etcd-watch-message.js";
 import { parseEtcdWatchMessage } from "./etcd-watch-message.js";
+import { RegistryHttp } from "./http.js";
 import { describe, isObject } from "./instances.js";
-import { readLines } from "./lines.js";
-import { Watchdog } from "./watchdog.js";
 
 /** What an `EtcdClient` is built from. Internal. */
 export interface EtcdClientConfig {
@@ -40,47 +38,53 @@ export interface EtcdWatchOptions {
 
 /** Messages etcd gives when a token must be asked again: expired or unknown, or issued before a change of users. */
 const STALE_TOKEN = /invalid auth token|auth store is old|auth token is expired/i;
-const SNIPPET_BYTES = 512;
+/** Shorter secrets are not redacted (as `Credentials`). */
+const MIN_SECRET = 4;
 
 /**
  * A client of etcd's v3 JSON gateway, as the etcd resolver and registrar
  * use it: every call a POST of JSON (`/v3/kv/range`, `/v3/lease/grant`...),
  * and the two streams they need: a watch (`/v3/watch`: one JSON message per
  * line, for as long as it lasts) and a lease keepalive (its first message).
- * The shared rules of the registry HTTP layer hold: the global `fetch`, a
- * Clock-driven deadline, a cap on every answer and message, redirects
- * refused, credentials in headers only and redacted from every message,
- * and failover: a retryable failure moves to the next member.
+ * Over the registry HTTP layer (`RegistryHttp`), whose rules hold: the
+ * global `fetch`, a Clock-driven deadline, a cap on every answer and
+ * message, redirects refused, credentials in headers only and redacted
+ * from every message, and failover: a retryable failure moves to the next
+ * member. etcd's own part: its authentication, its error messages, and the
+ * watch's deadlines (until it is created, then between messages).
  *
  * etcd authentication (`username`, `password`): the token of
  * `/v3/auth/authenticate` goes in `Authorization`; when etcd answers that
  * it is invalid (expired: simple tokens last 5 minutes unused), a new one
- * is asked and the call sent once more.
+ * is asked and the call sent once more. The password and the tokens are
+ * redacted from every message.
  */
 export class EtcdClient {
-  readonly #config: EtcdClientConfig;
-  #current = 0;
+  readonly #http: RegistryHttp;
+  readonly #auth: EtcdClientConfig["auth"];
+  readonly #timeoutMs: number;
   #token: string | undefined;
   /** The token before the current one: still redacted from messages. */
   #previousToken: string | undefined;
 
   constructor(config: EtcdClientConfig) {
-    this.#config = config;
+    const { name, auth, ...http } = config;
+    this.#auth = auth;
+    this.#timeoutMs = config.timeoutMs;
+    this.#http = new RegistryHttp({
+      ...http,
+      registry: "etcd",
+      resolver: name,
+      stallFactor: 1, // unused: etcd is sent no blocking query
+      onStall: () => {}, // a watch that stalls rejects: its caller is told
+      redact: (text) => this.#redact(text),
+      errorMessage: etcdMessage,
+    });
   }
 
   /** The member asked now, as errors show it. */
   get url(): string {
-    return this.#config.credentials.urlText(this.#config.bases[this.#current] as URL);
-  }
-
-  /** `text` with every credential redacted. */
-  redact(text: string): string {
-    let out = this.#config.credentials.redact(text);
-    for (const secret of [this.#config.auth?.password, this.#token, this.#previousToken]) {
-      if (secret !== undefined && secret.length >= 4 && out.includes(secret))
-        out = out.split(secret).join("<redacted>");
-    }
-    return out;
+    return this.#http.base;
   }
 
   /**
@@ -93,9 +97,7 @@ export class EtcdClient {
     body: Readonly<Record<string, unknown>>,
     signal: AbortSignal,
   ): Promise<{ body: Record<string, unknown>; context: RegistryErrorContext }> {
-    return this.#authorized(signal, (token) =>
-      this.#exchange(path, body, token, signal, undefined, (response, context) => this.#object(response, context)),
-    );
+    return this.#authorized(signal, (headers) => this.#post(path, body, headers, signal));
   }
 
   /**
@@ -108,10 +110,10 @@ export class EtcdClient {
     body: Readonly<Record<string, unknown>>,
     signal: AbortSignal,
   ): Promise<{ result: Record<string, unknown>; context: RegistryErrorContext }> {
-    return this.#authorized(signal, (token) =>
-      this.#exchange(path, body, token, signal, undefined, async (response, context) => {
+    return this.#authorized(signal, (headers) =>
+      this.#http.exchange({ method: "POST", path, json: body, headers }, signal, async ({ context, messages }) => {
         let line: unknown;
-        await this.#lines(response, context, (message) => {
+        await messages((message) => {
           line = message;
           return false;
         });
@@ -119,7 +121,7 @@ export class EtcdClient {
         if (isObject(line) && line.error !== undefined) {
           const error = line.error;
           const text = isObject(error) && typeof error.message === "string" ? error.message : describe(error);
-          throw new RegistryError("ERR_REGISTRY_CONNECT", context, this.redact(`the stream failed: ${text}`));
+          throw new RegistryError("ERR_REGISTRY_CONNECT", context, this.#http.redact(`the stream failed: ${text}`));
         }
         if (!isObject(line) || !isObject(line.result)) {
           throw new RegistryError("ERR_REGISTRY_BODY", context, `expected {"result": {...}}, got ${describe(line)}`);
@@ -141,55 +143,62 @@ export class EtcdClient {
    * that cannot be read).
    */
   watch(request: Readonly<Record<string, unknown>>, options: EtcdWatchOptions): Promise<never> {
-    const { signal } = options;
-    return this.#authorized(signal, (token) =>
-      this.#exchange(
-        "v3/watch",
-        { create_request: request },
-        token,
-        signal,
-        options,
-        async (response, context, pulse) => {
-          await this.#lines(response, context, (line) => {
-            pulse();
-            const message = parseEtcdWatchMessage(line, context);
-            if (message.kind === "canceled") {
-              throw new RegistryError(
-                "ERR_REGISTRY_HTTP",
-                context,
-                this.redact(`etcd canceled the watch: ${message.reason}`),
-                STALE_TOKEN.test(message.reason) ? { status: 401 } : undefined,
-              );
-            }
-            options.onMessage(message);
-            return true;
-          });
-          throw new RegistryError("ERR_REGISTRY_CONNECT", context, "the watch stream ended");
-        },
-      ),
+    const { signal, stallMs } = options;
+    const timeoutMs = this.#timeoutMs;
+    const watch = {
+      method: "POST",
+      path: "v3/watch",
+      json: { create_request: request },
+      deadline: {
+        ms: timeoutMs,
+        code: "ERR_REGISTRY_TIMEOUT",
+        detail: `the watch was not created within ${timeoutMs} ms`,
+      },
+      stall: {
+        ms: stallMs,
+        code: "ERR_REGISTRY_STALLED",
+        detail: `the watch was silent for ${stallMs} ms (${options.stallWhy}); it is opened again`,
+      },
+    } as const;
+    return this.#authorized(signal, (headers) =>
+      this.#http.exchange({ ...watch, headers }, signal, async ({ context, messages }) => {
+        await messages((line) => {
+          const message = parseEtcdWatchMessage(line, context);
+          if (message.kind === "canceled") {
+            throw new RegistryError(
+              "ERR_REGISTRY_HTTP",
+              context,
+              this.#http.redact(`etcd canceled the watch: ${message.reason}`),
+              STALE_TOKEN.test(message.reason) ? { status: 401 } : undefined,
+            );
+          }
+          options.onMessage(message);
+          return true;
+        });
+        throw new RegistryError("ERR_REGISTRY_CONNECT", context, "the watch stream ended");
+      }),
     );
   }
 
-  /** Runs `send` with the current token (asking for one first); once more with a new one when etcd says it is stale. */
-  async #authorized<T>(signal: AbortSignal, send: (token: string | undefined) => Promise<T>): Promise<T> {
-    const auth = this.#config.auth;
+  /**
+   * Runs `send` with the current token's `Authorization` (asking for a token
+   * first); once more with a new one when etcd says it is stale.
+   */
+  async #authorized<T>(
+    signal: AbortSignal,
+    send: (headers: Record<string, string> | undefined) => Promise<T>,
+  ): Promise<T> {
+    const auth = this.#auth;
     if (auth === undefined) return send(undefined);
     for (let attempt = 0; ; attempt++) {
       let token = this.#token;
       if (token === undefined) {
         const credentials = { name: auth.username, password: auth.password };
-        const { body, context } = await this.#exchange(
-          "v3/auth/authenticate",
-          credentials,
-          undefined,
-          signal,
-          undefined,
-          (r, c) => this.#object(r, c),
-        );
+        const { body, context } = await this.#post("v3/auth/authenticate", credentials, undefined, signal);
         token = this.#take(body, context);
       }
       try {
-        return await send(token);
+        return await send({ authorization: token });
       } catch (error) {
         const stale =
           error instanceof RegistryError && error.status === 401 && STALE_TOKEN.test(error.detail) && attempt === 0;
@@ -213,149 +222,39 @@ export class EtcdClient {
     return token;
   }
 
-  /**
-   * One POST to the current member: a deadline (`timeoutMs`; for a watch,
-   * until its first message, then `stallMs` of silence, restarted by each
-   * `pulse()`), the status checked, then `read` with the response.
-   * Failures are classified as `RegistryError`s, and a retryable one moves
-   * to the next member.
-   */
-  async #exchange<T>(
+  /** One POST whose answer is a JSON object. */
+  async #post(
     path: string,
-    body: Readonly<Record<string, unknown>>,
-    token: string | undefined,
+    json: Readonly<Record<string, unknown>>,
+    headers: Record<string, string> | undefined,
     signal: AbortSignal,
-    watch: EtcdWatchOptions | undefined,
-    read: (response: Response, context: RegistryErrorContext, pulse: () => void) => Promise<T>,
-  ): Promise<T> {
-    if (signal.aborted) throw signal.reason;
-    const c = this.#config;
-    const url = new URL(path, c.bases[this.#current]);
-    const context: RegistryErrorContext = {
-      resolver: c.name,
-      registry: "etcd",
-      url: c.credentials.urlText(url),
-      method: "POST",
-    };
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    let stalled = false;
-    let live = false;
-    let deadline = new Watchdog(c.clock, c.timeoutMs, () => controller.abort(new Error("deadline")));
-    const pulse = () => {
-      if (live) {
-        deadline.feed();
-        return;
-      }
-      live = true;
-      deadline.cancel();
-      deadline = new Watchdog(c.clock, watch?.stallMs ?? c.timeoutMs, () => {
-        stalled = true;
-        controller.abort(new Error("stalled"));
-      });
-    };
-    try {
-      const headers = c.credentials.headers();
-      headers.set("content-type", "application/json");
-      if (token !== undefined) headers.set("authorization", token);
-      const response = await c.fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal: controller.signal,
-        redirect: "manual",
-      });
-      if (response.status < 200 || response.status > 299) throw await this.#statusError(response, context);
-      return await read(response, context, pulse);
-    } catch (caught) {
-      if (signal.aborted) throw signal.reason;
-      let error: RegistryError;
-      if (caught instanceof RegistryError) error = caught;
-      else if (stalled) {
-        const detail = `the watch was silent for ${watch?.stallMs} ms (${watch?.stallWhy}); it is opened again`;
-        error = new RegistryError("ERR_REGISTRY_STALLED", context, detail);
-      } else if (deadline.expired) {
-        const detail =
-          watch === undefined
-            ? `no complete answer within ${c.timeoutMs} ms`
-            : `the watch was not created within ${c.timeoutMs} ms`;
-        error = new RegistryError("ERR_REGISTRY_TIMEOUT", context, detail);
-      } else if (caught instanceof BodyProblem) {
-        error = new RegistryError("ERR_REGISTRY_TOO_LARGE", context, caught.message);
-      } else error = this.#connectError(caught, context);
-      if (error.retryable) this.#current = (this.#current + 1) % c.bases.length;
-      throw error;
-    } finally {
-      deadline.cancel();
-      signal.removeEventListener("abort", onAbort);
-    }
-  }
-
-  /** The whole answer as a JSON object. */
-  async #object(
-    response: Response,
-    context: RegistryErrorContext,
   ): Promise<{ body: Record<string, unknown>; context: RegistryErrorContext }> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readBody(response, this.#config.maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyProblem) throw new RegistryError("ERR_REGISTRY_TOO_LARGE", context, error.message);
-      throw error; // a transport error: classified by #exchange
-    }
-    const body = this.#json(bytes, context);
+    const { body, url } = await this.#http.send({ method: "POST", path, json, headers }, signal);
+    const context = this.#http.context(url, "POST");
     if (!isObject(body)) {
       throw new RegistryError("ERR_REGISTRY_BODY", context, `expected a JSON object, got ${describe(body)}`);
     }
     return { body, context };
   }
 
-  /** Reads a streamed answer line by line, each line parsed as JSON, until `onMessage` returns false or it ends. */
-  async #lines(
-    response: Response,
-    context: RegistryErrorContext,
-    onMessage: (message: unknown) => boolean,
-  ): Promise<void> {
-    if (response.body === null) return;
-    await readLines(response.body, this.#config.maxBodyBytes, (line) => onMessage(this.#json(line, context)));
-  }
-
-  #json(bytes: Uint8Array, context: RegistryErrorContext): unknown {
-    try {
-      return parseJson(bytes);
-    } catch (error) {
-      throw new RegistryError("ERR_REGISTRY_BODY", context, this.redact((error as Error).message));
+  /** `text` without etcd's secrets: the password, the token and the one before it. */
+  #redact(text: string): string {
+    let out = text;
+    for (const secret of [this.#auth?.password, this.#token, this.#previousToken]) {
+      if (secret !== undefined && secret.length >= MIN_SECRET && out.includes(secret)) {
+        out = out.split(secret).join("<redacted>");
+      }
     }
+    return out;
   }
+}
 
-  /** An error for a status other than 2xx, with etcd's `message` when its body has one. */
-  async #statusError(response: Response, context: RegistryErrorContext): Promise<RegistryError> {
-    const { status } = response;
-    const label = `HTTP ${status}${response.statusText === "" ? "" : ` ${response.statusText}`}`;
-    if (status >= 300 && status < 400) {
-      await response.body?.cancel().catch(() => {});
-      return new RegistryError("ERR_REGISTRY_HTTP", context, `${label}: redirect not followed`, { status });
-    }
-    const snippet = await bodySnippet(response, SNIPPET_BYTES);
-    let text = snippet;
-    try {
-      const parsed: unknown = JSON.parse(snippet);
-      if (isObject(parsed) && typeof parsed.message === "string") text = parsed.message;
-    } catch {
-      // not etcd's JSON error: quoted as it is
-    }
-    text = this.redact(text);
-    if (text.length > 200) text = `${text.slice(0, 200)}…`;
-    return new RegistryError("ERR_REGISTRY_HTTP", context, text === "" ? label : `${label}: ${text}`, { status });
-  }
-
-  /** A failure of `fetch` itself or of the body stream: no connection, TLS refused, reset mid-answer. */
-  #connectError(caught: unknown, context: RegistryErrorContext): RegistryError {
-    const cause = (caught as { cause?: unknown })?.cause ?? caught;
-    const code = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const detail = this.redact(`connection failed: ${message}${code === undefined ? "" : ` (${code})`}`);
-    return new RegistryError("ERR_REGISTRY_CONNECT", context, detail, { cause: caught });
+/** etcd's own message in an error answer (`{"error": ..., "message": "etcdserver: ...", "code": 14}`). */
+function etcdMessage(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return isObject(parsed) && typeof parsed.message === "string" ? parsed.message : undefined;
+  } catch {
+    return undefined; // not etcd's JSON error: quoted as it is
   }
 }

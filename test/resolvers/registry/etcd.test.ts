@@ -6,6 +6,8 @@
  * re-list, stalls on the ManualClock, bad values, empty sets, failover,
  * etcd authentication, close(). The real etcd runs in test/system/etcd.test.ts.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Endpoint, EtcdResolverOptions, RegistryError } from "../../../src/index.js";
 import { createUpstream, type EtcdResolver, etcdResolver } from "../../../src/index.js";
@@ -13,7 +15,7 @@ import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { expectConfigErrors } from "../../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../../helpers/dns-server.js";
 import { EtcdFake } from "../../helpers/etcd-server.js";
-import { closedPort, RegistryServer } from "../../helpers/registry-server.js";
+import { closedPort, json, RegistryServer } from "../../helpers/registry-server.js";
 
 const PREFIX = "/svc/api/";
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -445,6 +447,86 @@ describe("etcdResolver()", () => {
       "wrong-pw",
     );
     await upstream.close();
+  });
+
+  it("etcd's password and tokens appear in no error, whatever its answers quote", async () => {
+    etcd.users = new Map([["svc", "s3cret-pw"]]);
+    etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
+    const r = resolver({ username: "svc", password: "s3cret-pw" });
+    const seen = record(r);
+    await started(r);
+    const token = "tok1xyz.2";
+    expect(server.requests.find((q) => q.path === "/v3/watch")?.headers.authorization).toBe(token);
+    /** A fault that answers once it has the request, quoting its Authorization. */
+    const quoting = (answer: (auth: string, res: ServerResponse) => void) => ({
+      handle: (req: IncomingMessage, res: ServerResponse) => {
+        req.resume();
+        req.on("end", () => answer(String(req.headers.authorization), res));
+      },
+    });
+    const canceled = (auth: string) => ({
+      result: { header: etcd.header(), canceled: true, cancel_reason: `no ${auth}` },
+    });
+    server.faults.push(
+      quoting((auth, res) =>
+        json(res, 500, { error: "x", message: `token ${auth} of svc:s3cret-pw refused`, code: 13 }),
+      ),
+      quoting((auth, res) =>
+        res.end(
+          `${JSON.stringify({ result: { header: etcd.header(), created: true } })}\n${JSON.stringify(canceled(auth))}\n`,
+        ),
+      ),
+      quoting((_auth, res) => res.end("x s3cret-pw\n")),
+      quoting((auth, res) => {
+        res.writeHead(307, { location: `http://127.0.0.1:1/${auth}/s3cret-pw` });
+        res.end();
+      }),
+    );
+    etcd.endWatches("cut");
+    await settle(() => seen.errors.length === 1);
+    for (let n = 2; n <= 5; n++) {
+      clock.advance(30_000);
+      await settle(() => seen.errors.length === n);
+    }
+    expect(seen.errors.map((e) => [e.code, e.detail])).toEqual([
+      ["ERR_REGISTRY_CONNECT", "connection failed: other side closed (UND_ERR_SOCKET)"],
+      ["ERR_REGISTRY_HTTP", "HTTP 500 Internal Server Error: token <redacted> of svc:<redacted> refused"],
+      ["ERR_REGISTRY_HTTP", "etcd canceled the watch: no <redacted>"],
+      ["ERR_REGISTRY_BODY", `body of 11 bytes is not JSON (Unexpected token 'x', "x <redacted>" is not valid JSON)`],
+      [
+        "ERR_REGISTRY_HTTP",
+        "HTTP 307 Temporary Redirect: redirect to http://127.0.0.1:1/<redacted>/<redacted> not followed",
+      ],
+    ]);
+    const text = seen.errors.map((e) => `${e.message} ${JSON.stringify(e)} ${inspect(e, { depth: 5 })}`).join("\n");
+    for (const secret of ["s3cret-pw", token]) expect(text.includes(secret), secret).toBe(false);
+    clock.advance(30_000);
+    await settle(() => etcd.watchers.size === 1);
+  });
+
+  it("a watch not created within timeoutMs is ERR_REGISTRY_TIMEOUT, and opened again", async () => {
+    etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
+    const r = resolver({ timeoutMs: 2_000 });
+    const seen = record(r);
+    const watch = server.routes.get("/v3/watch");
+    server.routes.set("/v3/watch", () => {}); // the request is held: etcd never says the watch is created
+    r.start();
+    await settle(() => server.count("/v3/watch") === 1);
+    clock.advance(1_999);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen.errors).toEqual([]);
+    clock.advance(1);
+    await settle(() => seen.errors.length === 1);
+    expect([seen.errors[0]?.code, seen.errors[0]?.message]).toEqual([
+      "ERR_REGISTRY_TIMEOUT",
+      `etcd:/svc/api/: POST ${server.url}/v3/watch: the watch was not created within 2000 ms`,
+    ]);
+    server.routes.set("/v3/watch", watch as NonNullable<typeof watch>);
+    clock.advance(30_000);
+    await settle(() => etcd.watchers.size === 1);
+    etcd.put("/svc/api/b", instance("10.0.0.2", 8080));
+    await settle(() => r.endpoints?.length === 2);
+    expect([r.lists, seen.errors.length]).toEqual([1, 1]);
   });
 
   it("bad answers are typed errors and keep the last good set: a body that is not JSON, a garbage watch line, a message over the cap", async () => {
