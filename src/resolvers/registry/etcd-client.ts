@@ -66,6 +66,8 @@ export class EtcdClient {
   #token: string | undefined;
   /** The token before the current one: still redacted from messages. */
   #previousToken: string | undefined;
+  /** `text` with the credentials and etcd's secrets redacted (the HTTP layer's `redact()`), as one function. */
+  readonly #redactAll = (text: string): string => this.#http.redact(text);
 
   constructor(config: EtcdClientConfig) {
     const { name, auth, ...http } = config;
@@ -163,7 +165,7 @@ export class EtcdClient {
     return this.#authorized(signal, (headers) =>
       this.#http.exchange({ ...watch, headers }, signal, async ({ context, messages }) => {
         await messages((line) => {
-          const message = parseEtcdWatchMessage(line, context);
+          const message = parseEtcdWatchMessage(line, context, this.#redactAll);
           if (message.kind === "canceled") {
             throw new RegistryError(
               "ERR_REGISTRY_HTTP",

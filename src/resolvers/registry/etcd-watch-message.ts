@@ -41,16 +41,25 @@ export type EtcdWatchMessage =
  *
  * @throws RegistryError `ERR_REGISTRY_CONNECT` for a stream error (etcd
  * stopping: "transport is closing"; retried like a lost connection), and
- * `ERR_REGISTRY_BODY` for anything that is not a watch message.
+ * `ERR_REGISTRY_BODY` for anything that is not a watch message. A stream
+ * error's text passes through `redact` (etcd's own words may quote a token).
  */
-export function parseEtcdWatchMessage(line: unknown, context: RegistryErrorContext): EtcdWatchMessage {
+export function parseEtcdWatchMessage(
+  line: unknown,
+  context: RegistryErrorContext,
+  redact: (text: string) => string = (text) => text,
+): EtcdWatchMessage {
   if (!isObject(line)) {
     throw new RegistryError("ERR_REGISTRY_BODY", context, `watch message is ${describe(line)}, not an object`);
   }
   if (line.error !== undefined) {
     const error = line.error;
     const message = isObject(error) && typeof error.message === "string" ? error.message : describe(error);
-    throw new RegistryError("ERR_REGISTRY_CONNECT", context, `the watch stream failed: ${message.slice(0, 200)}`);
+    throw new RegistryError(
+      "ERR_REGISTRY_CONNECT",
+      context,
+      redact(`the watch stream failed: ${message.slice(0, 200)}`),
+    );
   }
   const result = line.result;
   if (!isObject(result)) {

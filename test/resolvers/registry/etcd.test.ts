@@ -481,10 +481,16 @@ describe("etcdResolver()", () => {
         res.writeHead(307, { location: `http://127.0.0.1:1/${auth}/s3cret-pw` });
         res.end();
       }),
+      // A stream error line (etcd's grpc-gateway) quoting the token.
+      quoting((auth, res) =>
+        res.end(
+          `${JSON.stringify({ result: { header: etcd.header(), created: true } })}\n${JSON.stringify({ error: { grpc_code: 14, http_code: 503, message: `lost ${auth}` } })}\n`,
+        ),
+      ),
     );
     etcd.endWatches("cut");
     await settle(() => seen.errors.length === 1);
-    for (let n = 2; n <= 5; n++) {
+    for (let n = 2; n <= 6; n++) {
       clock.advance(30_000);
       await settle(() => seen.errors.length === n);
     }
@@ -497,6 +503,7 @@ describe("etcdResolver()", () => {
         "ERR_REGISTRY_HTTP",
         "HTTP 307 Temporary Redirect: redirect to http://127.0.0.1:1/<redacted>/<redacted> not followed",
       ],
+      ["ERR_REGISTRY_CONNECT", "the watch stream failed: lost <redacted>"],
     ]);
     const text = seen.errors.map((e) => `${e.message} ${JSON.stringify(e)} ${inspect(e, { depth: 5 })}`).join("\n");
     for (const secret of ["s3cret-pw", token]) expect(text.includes(secret), secret).toBe(false);
