@@ -150,7 +150,8 @@ const WEIGHTED_SPLIT_MAX = 1 << 21;
  * ⌊(xh·m + ⌊xl·m / 2^16⌋) / 2^15⌋, every term below 2^31.
  */
 function mulHigh31(x: number, m: number): number {
-  return ((x >>> 16) * m + (((x & 0xffff) * m) >>> 16)) >>> 15;
+  // Math.imul: the products fit in 31 bits, so it is the exact product, with no overflow check.
+  return (Math.imul(x >>> 16, m) + (Math.imul(x & 0xffff, m) >>> 16)) >>> 15;
 }
 
 /**
