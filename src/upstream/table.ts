@@ -84,6 +84,8 @@ export class EndpointTable {
   zone = new Int32Array(0);
 
   #free: number[] = [];
+  /** 1 once a load metric has set a `loadKey` (`refreshLoadCost()`): from then on `addInFlight()` keeps `loadCost`. */
+  #keyed = 0;
 
   /** Takes a free slot (growing the table when none is left) and resets its columns. @internal */
   allocate(weight: number, now: number): number {
@@ -126,6 +128,8 @@ export class EndpointTable {
   addInFlight(slot: number, delta: number): void {
     const n = (this.inFlight[slot] as number) + delta;
     this.inFlight[slot] = n;
+    // Until a metric sets a key every key is NaN, and so is every cost: nothing to keep.
+    if (this.#keyed === 0) return;
     // ln(n + 1) written out, not called: a double returned from a call V8 does not inline is boxed (16 B).
     this.loadCost[slot] =
       (this.loadKey[slot] as number) + (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1));
@@ -133,6 +137,7 @@ export class EndpointTable {
 
   /** Recomputes `loadCost` after a load metric changed `loadKey`. @internal */
   refreshLoadCost(slot: number): void {
+    this.#keyed = 1;
     const n = this.inFlight[slot] as number;
     this.loadCost[slot] =
       (this.loadKey[slot] as number) + (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1));
