@@ -3,7 +3,7 @@ import { SKIP_BOUND, slotsOf } from "../balancer.js";
 import { InvalidConfigError, show } from "../errors.js";
 import { checkOptions } from "../options.js";
 import type { EndpointTable } from "../upstream/table.js";
-import { LN_IN_FLIGHT, LN_SIZE } from "../upstream/table.js";
+import { LN_IN_FLIGHT, LN_SIZE, NO_RANK } from "../upstream/table.js";
 import { buildAliasTable, buildWeights, equalWeights } from "./alias-table.js";
 import type { LoadMetric } from "./load-metric.js";
 import { PickerRandom } from "./picker-random.js";
@@ -106,14 +106,15 @@ function peakEwmaLess(table: EndpointTable, a: number, b: number, params: Float6
 
 /**
  * `peakEwmaLess()` as 1 or 0, its usual case (both slots with an estimate)
- * in one comparison of `table.loadCost` (loadKey + ln(inFlight + 1), kept
- * by the table as counts move): their difference is NaN only for a slot
- * with no estimate (or both estimates 0), which alone takes the general
- * comparison. @internal
+ * in one comparison of two integers, `table.loadRank` (loadKey + ln(inFlight
+ * + 1) in fixed point, kept by the table as counts move): a slot with no
+ * estimate (`NO_RANK`) alone takes the general comparison. @internal
  */
 function peakEwmaLessBit(table: EndpointTable, a: number, b: number, params: Float64Array): number {
-  const d = (table.loadCost[a] as number) - (table.loadCost[b] as number);
-  return Number.isNaN(d) ? +peakEwmaLess(table, a, b, params) : +(d < 0);
+  const ra = table.loadRank[a] as number;
+  const rb = table.loadRank[b] as number;
+  if (ra === NO_RANK || rb === NO_RANK) return +peakEwmaLess(table, a, b, params);
+  return +(ra < rb);
 }
 
 /**

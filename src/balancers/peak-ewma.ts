@@ -61,8 +61,9 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  * - State: `table.loadEstimate[slot]` (the estimate, ms; NaN before the
  *   first latency), `table.loadStamp[slot]` (when it was last updated) and
  *   `table.loadKey[slot]` (ln(estimate) + stamp / decayMs), and through
- *   `table.refreshLoadCost()` `table.loadCost[slot]` (loadKey + ln(inFlight
- *   + 1), what the pickers compare; the table keeps it as counts move).
+ *   `table.refreshLoadRank()` `table.loadRank[slot]` (loadKey + ln(inFlight
+ *   + 1) in fixed point, what the pickers compare; the table keeps it as
+ *   counts move).
  * - `update()`, on every ended attempt: rtt = `table.lastLatencyMs[slot]`,
  *   now = `table.lastEndedAt[slot]` (the attempt's own timestamps: no clock
  *   read). With no estimate yet, estimate = rtt. Else if rtt > estimate,
@@ -83,8 +84,9 @@ export interface P2CPeakEwmaOptions extends PeakEwmaOptions, P2COptions {}
  * - `p2c()` compares the same costs without a clock read or an `exp()` per
  *   pick: the decay to the attempt time is a factor common to both
  *   candidates, so it compares ln(estimate) + stamp / decayMs + ln(inFlight
- *   + 1), `table.loadCost` (the same order as `load()` whenever the
- *   attempt time is past both stamps, up to rounding in the last bit). Only
+ *   + 1), as the integer `table.loadRank` (the same order as `load()`
+ *   whenever the attempt time is past both stamps, to a cost ratio of
+ *   1 + 10^-6: closer costs tie, and a tie goes to the first drawn). Only
  *   a candidate with no estimate against one with an estimate computes
  *   `load()`'s decay.
  *
@@ -137,7 +139,7 @@ export function peakEwma(options?: PeakEwmaOptions): LoadMetric {
       table.loadKey[slot] =
         Math.log(table.loadEstimate[slot] as number) +
         (table.loadStamp[slot] as number) * (params[INV_DECAY] as number);
-      table.refreshLoadCost(slot);
+      table.refreshLoadRank(slot);
     },
   };
   // p2c() computes this metric's cost in line rather than calling load().

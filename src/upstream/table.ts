@@ -51,12 +51,19 @@ export class EndpointTable {
    */
   loadKey = new Float64Array(0);
   /**
-   * Load-metric state: `loadKey` + ln(inFlight + 1), what a p2c picker over
-   * Peak EWMA compares, one read per candidate: the in-flight term is added
-   * when the count moves (`addInFlight()`) or the key does (the metric's
-   * `update()`), not at pick time. NaN while `loadKey` is.
+   * Load-metric state: Peak EWMA's cost in fixed point, what a p2c picker
+   * compares (two integers, as least request compares in-flight counts):
+   * (`loadKey` − a base + ln(inFlight + 1)) × 2^20, rounded and clamped to
+   * ±(2^30 − 1); `NO_RANK` while `loadKey` is NaN. The table keeps it as the
+   * count moves (`addInFlight()`) and the metric as its key does
+   * (`refreshLoadRank()`). The base follows the keys, which grow with time
+   * (stamp / decayMs): when a new key passes it by 512, every rank is
+   * computed again from the new key (O(capacity), about once per 512 ×
+   * decayMs of clock time). Ranks order costs as the keys do, to 2^-20 (a
+   * cost ratio of 1 + 10^-6); keys more than 1,024 below the newest (costs
+   * decayed by e^-1024 or more) share the lowest rank.
    */
-  loadCost = new Float64Array(0);
+  loadRank = new Int32Array(0);
   /** Outcomes counted (ended attempts and reports; abandoned attempts are not outcomes). */
   requests = new Float64Array(0);
   /** Of those, failures (see `isFailure`). */
@@ -84,8 +91,10 @@ export class EndpointTable {
   zone = new Int32Array(0);
 
   #free: number[] = [];
-  /** 1 once a load metric has set a `loadKey` (`refreshLoadCost()`): from then on `addInFlight()` keeps `loadCost`. */
+  /** 1 once a load metric has set a `loadKey` (`refreshLoadRank()`): from then on `addInFlight()` keeps `loadRank`. */
   #keyed = 0;
+  /** Cell 0: the key that rank 0 stands for (see `loadRank`). */
+  readonly #rankBase = new Float64Array(1);
 
   /** Takes a free slot (growing the table when none is left) and resets its columns. @internal */
   allocate(weight: number, now: number): number {
@@ -101,7 +110,7 @@ export class EndpointTable {
     this.loadEstimate[slot] = Number.NaN;
     this.loadStamp[slot] = Number.NaN;
     this.loadKey[slot] = Number.NaN;
-    this.loadCost[slot] = Number.NaN;
+    this.loadRank[slot] = NO_RANK;
     this.requests[slot] = 0;
     this.failures[slot] = 0;
     this.consecutiveFailures[slot] = 0;
@@ -124,23 +133,40 @@ export class EndpointTable {
     this.#free.push(slot);
   }
 
-  /** Moves the slot's in-flight count by `delta` (+1 or −1) and `loadCost` with it. @internal */
+  /** Moves the slot's in-flight count by `delta` (+1 or −1) and `loadRank` with it. @internal */
   addInFlight(slot: number, delta: number): void {
     const n = (this.inFlight[slot] as number) + delta;
     this.inFlight[slot] = n;
-    // Until a metric sets a key every key is NaN, and so is every cost: nothing to keep.
+    // Until a metric sets a key every key is NaN, and every rank NO_RANK: nothing to keep.
     if (this.#keyed === 0) return;
-    // ln(n + 1) written out, not called: a double returned from a call V8 does not inline is boxed (16 B).
-    this.loadCost[slot] =
-      (this.loadKey[slot] as number) + (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1));
+    this.loadRank[slot] = this.#rank(slot, n);
   }
 
-  /** Recomputes `loadCost` after a load metric changed `loadKey`. @internal */
-  refreshLoadCost(slot: number): void {
-    this.#keyed = 1;
-    const n = this.inFlight[slot] as number;
-    this.loadCost[slot] =
-      (this.loadKey[slot] as number) + (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1));
+  /** Recomputes `loadRank` after a load metric changed `loadKey`, moving the base first if the key passed it by 512. @internal */
+  refreshLoadRank(slot: number): void {
+    const key = this.loadKey[slot] as number;
+    if (this.#keyed === 0 || key - (this.#rankBase[0] as number) > REBASE_AT) {
+      this.#keyed = 1;
+      this.#rankBase[0] = key;
+      for (let s = 0; s < this.capacity; s++) this.loadRank[s] = this.#rank(s, this.inFlight[s] as number);
+    } else {
+      this.loadRank[slot] = this.#rank(slot, this.inFlight[slot] as number);
+    }
+  }
+
+  /**
+   * The rank of a slot's key with `n` in flight (see `loadRank`). An
+   * integer within ±(2^30 − 1), or NO_RANK: a small integer (Smi) leaves
+   * the method, never a boxed double. ln(n + 1) is read in line.
+   */
+  #rank(slot: number, n: number): number {
+    const v =
+      ((this.loadKey[slot] as number) -
+        (this.#rankBase[0] as number) +
+        (n < LN_SIZE ? (LN_IN_FLIGHT[n] as number) : Math.log(n + 1))) *
+      RANK_SCALE;
+    if (Number.isNaN(v)) return NO_RANK;
+    return v >= RANK_MAX ? RANK_MAX : v <= -RANK_MAX ? -RANK_MAX : Math.round(v) | 0;
   }
 
   /**
@@ -169,7 +195,7 @@ export class EndpointTable {
     this.loadEstimate = grown(this.loadEstimate, capacity);
     this.loadStamp = grown(this.loadStamp, capacity);
     this.loadKey = grown(this.loadKey, capacity);
-    this.loadCost = grown(this.loadCost, capacity);
+    this.loadRank = grown(this.loadRank, capacity);
     this.requests = grown(this.requests, capacity);
     this.failures = grown(this.failures, capacity);
     this.consecutiveFailures = grown(this.consecutiveFailures, capacity);
@@ -184,6 +210,15 @@ export class EndpointTable {
     this.capacity = capacity;
   }
 }
+
+/** `loadRank` of a slot with no key: below every rank. @internal */
+export const NO_RANK = -(2 ** 30);
+/** The largest rank (and the negative of the smallest): ranks stay small integers (Smis). */
+const RANK_MAX = 2 ** 30 - 1;
+/** Ranks per unit of key (2^20: ties only within a cost ratio of 1 + 10^-6). */
+const RANK_SCALE = 2 ** 20;
+/** A key this far past the base moves the base (half the ±1,024 keys ranks span). */
+const REBASE_AT = 512;
 
 /** Size of `LN_IN_FLIGHT`. @internal */
 export const LN_SIZE = 1024;

@@ -149,7 +149,7 @@ export function weightsWithDown(maxWeight: number, minLength: number, maxLength:
 
 /**
  * Sets a slot's requests in flight as `begin()` and `end()` move them
- * (`EndpointTable.addInFlight`), so `loadCost` follows, as a pick over Peak
+ * (`EndpointTable.addInFlight`), so `loadRank` follows, as a pick over Peak
  * EWMA reads it.
  */
 export function setInFlight(table: EndpointTable, slot: number, n: number): void {
