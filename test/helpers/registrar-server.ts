@@ -34,7 +34,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
+import { afterEach, beforeEach } from "vitest";
 import type { Registrar } from "../../src/index.js";
+import { ManualClock } from "../../src/testing/index.js";
 
 /** One request as the server saw it. */
 export interface Call {
@@ -526,4 +528,56 @@ export function recordEvents(registrar: Registrar, now: () => number): string[] 
   }
   registrar.on("error", (e) => events.push(`error@${now()}:${e.message}`));
   return events;
+}
+
+/** What every registrar test works with: a `ManualClock`, a `RegistrarServer` on it, and `track()`. */
+export interface RegistrarFixture {
+  /** This test's clock (a new one before each test). */
+  readonly clock: ManualClock;
+  /** This test's server. */
+  readonly server: RegistrarServer;
+  /**
+   * Closes `r` after the test, watches its busy state and records its events;
+   * `step(ms)` moves the clock as `advance()` does.
+   */
+  track<R extends Registrar>(
+    r: R,
+  ): { r: R; watched: { readonly busy: number }; events: string[]; step: (ms: number) => Promise<void> };
+}
+
+/**
+ * Registers the hooks of a registrar test file: before each test a new
+ * `ManualClock` and a `RegistrarServer` on it (`prepare` sets it up, e.g.
+ * the Kong upstream); after each, the tracked registrars closed at once and
+ * the server closed.
+ */
+export function registrarFixture(prepare?: (server: RegistrarServer) => void): RegistrarFixture {
+  let clock: ManualClock | undefined;
+  let server: RegistrarServer | undefined;
+  const open: Registrar[] = [];
+  beforeEach(async () => {
+    const c = new ManualClock();
+    clock = c;
+    server = await RegistrarServer.start(() => c.now());
+    prepare?.(server);
+  });
+  afterEach(async () => {
+    for (const r of open.splice(0)) await r.close({ timeoutMs: 0 });
+    await server?.close();
+  });
+  return {
+    get clock() {
+      return clock as ManualClock;
+    },
+    get server() {
+      return server as RegistrarServer;
+    },
+    track(r) {
+      open.push(r);
+      const c = clock as ManualClock;
+      const watched = watchBusy(r);
+      const events = recordEvents(r, () => c.now());
+      return { r, watched, events, step: (ms: number) => advance(c, watched, ms) };
+    },
+  };
 }

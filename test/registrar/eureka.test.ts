@@ -10,27 +10,20 @@
  * one ManualClock.
  */
 import { inspect } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { EurekaRegistrar, EurekaRegistrarOptions, EurekaStatus } from "../../src/index.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { EurekaRegistrarOptions, EurekaStatus } from "../../src/index.js";
 import { eurekaRegistrar } from "../../src/index.js";
-import { ManualClock, seededRandom } from "../../src/testing/index.js";
+import { type ManualClock, seededRandom } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../helpers/dns-server.js";
-import { advance, RegistrarServer, recordEvents, settle, watchBusy } from "../helpers/registrar-server.js";
+import { advance, RegistrarServer, registrarFixture, settle } from "../helpers/registrar-server.js";
 import { closedPort } from "../helpers/registry-server.js";
 
+const fixture = registrarFixture();
 let clock: ManualClock;
 let server: RegistrarServer;
-const open: EurekaRegistrar[] = [];
-
-beforeEach(async () => {
-  clock = new ManualClock();
-  server = await RegistrarServer.start(() => clock.now());
-});
-
-afterEach(async () => {
-  for (const r of open.splice(0)) await r.close({ timeoutMs: 0 });
-  await server.close();
+beforeEach(() => {
+  ({ clock, server } = fixture);
 });
 
 const INSTANCE = { hostName: "api-1.internal", ipAddr: "10.0.0.5", port: 8080 };
@@ -46,10 +39,7 @@ function registrar(options: Partial<EurekaRegistrarOptions> = {}) {
     retry: { initialMs: 1_000, maxMs: 8_000, jitter: 0 },
     ...options,
   });
-  open.push(r);
-  const watched = watchBusy(r);
-  const events = recordEvents(r, () => clock.now());
-  return { r, watched, events, step: (ms: number) => advance(clock, watched, ms) };
+  return fixture.track(r);
 }
 
 const stamp = expect.stringMatching(/^\d{13}$/);

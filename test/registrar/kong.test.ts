@@ -9,28 +9,20 @@
  * 127.0.0.1; the registrar's time is a ManualClock.
  */
 import { inspect } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { KongRegistrar, KongRegistrarOptions } from "../../src/index.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { KongRegistrarOptions } from "../../src/index.js";
 import { kongRegistrar } from "../../src/index.js";
-import { ManualClock, seededRandom } from "../../src/testing/index.js";
+import { type ManualClock, seededRandom } from "../../src/testing/index.js";
 import { expectConfigErrors } from "../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../helpers/dns-server.js";
-import { advance, RegistrarServer, recordEvents, settle, watchBusy } from "../helpers/registrar-server.js";
+import { advance, RegistrarServer, registrarFixture, settle } from "../helpers/registrar-server.js";
 import { closedPort } from "../helpers/registry-server.js";
 
+const fixture = registrarFixture((s) => s.kong.addUpstream("api-upstream"));
 let clock: ManualClock;
 let server: RegistrarServer;
-const open: KongRegistrar[] = [];
-
-beforeEach(async () => {
-  clock = new ManualClock();
-  server = await RegistrarServer.start(() => clock.now());
-  server.kong.addUpstream("api-upstream");
-});
-
-afterEach(async () => {
-  for (const r of open.splice(0)) await r.close({ timeoutMs: 0 });
-  await server.close();
+beforeEach(() => {
+  ({ clock, server } = fixture);
 });
 
 function registrar(options: Partial<KongRegistrarOptions> = {}) {
@@ -43,10 +35,7 @@ function registrar(options: Partial<KongRegistrarOptions> = {}) {
     retry: { initialMs: 1_000, maxMs: 8_000, jitter: 0 },
     ...options,
   });
-  open.push(r);
-  const watched = watchBusy(r);
-  const events = recordEvents(r, () => clock.now());
-  return { r, watched, events, step: (ms: number) => advance(clock, watched, ms) };
+  return fixture.track(r);
 }
 
 describe("kongRegistrar()", () => {
