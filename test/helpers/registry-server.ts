@@ -26,6 +26,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { Socket } from "node:net";
+import type { Endpoint, RegistryError, Resolver } from "../../src/index.js";
 
 /** One request as the server saw it. */
 export interface RecordedRequest {
@@ -454,4 +455,13 @@ export function kongHealth(target: string, health: string, weight = 100): unknow
       },
     },
   };
+}
+
+/** Records a resolver's `endpoints` sets and its errors, in order. */
+export function recordResolver(r: Resolver): { sets: (readonly Endpoint[])[]; errors: RegistryError[] } {
+  const sets: (readonly Endpoint[])[] = [];
+  const errors: RegistryError[] = [];
+  r.on("endpoints", (e) => sets.push(e));
+  r.on("error", (e) => errors.push(e as RegistryError));
+  return { sets, errors };
 }

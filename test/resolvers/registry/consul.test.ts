@@ -14,7 +14,7 @@ import { ConsulResolver, consulResolver, createUpstream } from "../../../src/ind
 import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { expectConfigErrors } from "../../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../../helpers/dns-server.js";
-import { closedPort, consulEntry, RegistryServer } from "../../helpers/registry-server.js";
+import { closedPort, consulEntry, RegistryServer, recordResolver } from "../../helpers/registry-server.js";
 
 const FIXTURE = JSON.parse(
   readFileSync(new URL("../../fixtures/registry/consul-health-service.json", import.meta.url), "utf8"),
@@ -53,14 +53,6 @@ function resolver(service = "api", options: ConsulResolverOptions = {}): ConsulR
   });
   open.push(r);
   return r;
-}
-
-function record(r: ConsulResolver) {
-  const sets: (readonly Endpoint[])[] = [];
-  const errors: RegistryError[] = [];
-  r.on("endpoints", (e) => sets.push(e));
-  r.on("error", (e) => errors.push(e as RegistryError));
-  return { sets, errors };
 }
 
 const summary = (endpoints: readonly Endpoint[] | undefined) => endpoints?.map((e) => `${e.id} w${e.weight}`);
@@ -196,7 +188,7 @@ describe("consulResolver()", () => {
 
   it("blocking queries: sends back X-Consul-Index with wait, and a change arrives without waiting for a timer", async () => {
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     expect(r.index).toBe(BigInt(server.consulIndex("api")));
@@ -213,7 +205,7 @@ describe("consulResolver()", () => {
 
   it("a blocking query returning unchanged (its wait passed) re-announces nothing and blocks again", async () => {
     const r = resolver("api", { waitMs: 50 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     const resolved: boolean[] = [];
     r.on("resolved", (_set, changed) => resolved.push(changed));
     r.start();
@@ -230,7 +222,7 @@ describe("consulResolver()", () => {
 
   it("a blocking query that returns the index it was sent is the last answer again: its body is not read", async () => {
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     const resolved: boolean[] = [];
     r.on("resolved", (_set, changed) => resolved.push(changed));
     r.start();
@@ -250,7 +242,7 @@ describe("consulResolver()", () => {
   it("an index that goes backwards resets to 0: the next query is a full one without index, then it blocks again", async () => {
     server.setConsul("api", [consulEntry({ address: "10.0.0.1" })], 50);
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     expect(r.index).toBe(50n);
@@ -328,7 +320,7 @@ describe("consulResolver()", () => {
 
   it("a blocking query that goes silent is torn down at stallFactor × its wait, reported at once, and sent again without backoff", async () => {
     const r = resolver("api", { waitMs: 1_600, stallFactor: 2, retries: 3, retryDelayMs: 5_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     server.silent = "blocking";
@@ -358,7 +350,7 @@ describe("consulResolver()", () => {
 
   it("a stall on the last try of a refresh is reported once, and the loop goes on after intervalMs", async () => {
     const r = resolver("api", { waitMs: 1_000, stallFactor: 2, retries: 0, intervalMs: 7_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     server.silent = "blocking";
@@ -380,7 +372,7 @@ describe("consulResolver()", () => {
   it("fails over between agents: a refused connection is retried on the next address", async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     const r = resolver("api", { address: [down, server.url], retries: 2, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     expect(r.url).toBe(`${down}/`);
     r.start();
     await r.whenIdle();
@@ -395,7 +387,7 @@ describe("consulResolver()", () => {
 
   it("an empty answer once keeps the last good set; confirming queries do not block", async () => {
     const r = resolver("api", { confirmEmpty: 2, confirmEmptyDelayMs: 5_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     clock.advance(0);
@@ -422,7 +414,7 @@ describe("consulResolver()", () => {
 
   it("an empty answer confirmed twice empties the set", async () => {
     const r = resolver("api", { confirmEmpty: 2, confirmEmptyDelayMs: 5_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     server.setConsul("api", []);

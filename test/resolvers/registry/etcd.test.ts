@@ -15,7 +15,7 @@ import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { expectConfigErrors } from "../../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../../helpers/dns-server.js";
 import { EtcdFake } from "../../helpers/etcd-server.js";
-import { closedPort, json, RegistryServer } from "../../helpers/registry-server.js";
+import { closedPort, json, RegistryServer, recordResolver } from "../../helpers/registry-server.js";
 
 const PREFIX = "/svc/api/";
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -49,14 +49,6 @@ function resolver(options: EtcdResolverOptions = {}, prefix = PREFIX): EtcdResol
   return r;
 }
 
-function record(r: EtcdResolver) {
-  const sets: (readonly Endpoint[])[] = [];
-  const errors: RegistryError[] = [];
-  r.on("endpoints", (e) => sets.push(e));
-  r.on("error", (e) => errors.push(e as RegistryError));
-  return { sets, errors };
-}
-
 const ids = (endpoints: readonly Endpoint[] | undefined) => endpoints?.map((e) => `${e.id} w${e.weight}`);
 const bodiesOf = (path: string) => etcd.bodies.filter((b) => b.path === path).map((b) => b.body);
 const instance = (host: string, port: number, extra: Record<string, unknown> = {}) =>
@@ -88,7 +80,7 @@ describe("etcdResolver()", () => {
     etcd.put("/svc/apix/c", instance("10.0.0.4", 8080));
     etcd.put("/svc/ap", instance("10.0.0.5", 8080));
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     expect(ids(r.endpoints)).toEqual(["10.0.0.1:8080 w100", "10.0.0.2:8080 w100"]);
     expect([r.revision, r.lists, r.url, r.registry, r.name]).toEqual([
@@ -114,7 +106,7 @@ describe("etcdResolver()", () => {
   it("applies each event: a put adds or changes an instance, a delete or a lease expiry removes it", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     etcd.put("/svc/api/b", instance("10.0.0.2", 8080, { weight: 5, zone: "z1", tags: ["v2"], metadata: { v: "2" } }));
     await settle(() => r.endpoints?.length === 2);
@@ -179,7 +171,7 @@ describe("etcdResolver()", () => {
     etcd.put("/svc/api/bad-port", instance("10.0.0.2", 0));
     etcd.put("/svc/api/not-json", "{oops");
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     expect(ids(r.endpoints)).toEqual(["10.0.0.1:8080 w100"]);
     expect(seen.errors.map((e) => e.code)).toEqual(["ERR_REGISTRY_INVALID_INSTANCE"]);
@@ -202,7 +194,7 @@ describe("etcdResolver()", () => {
     etcd.put("/svc/api/b", instance("10.0.0.1", 8080, { weight: 5 }));
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080, { weight: 5 }));
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     expect(ids(r.endpoints)).toEqual(["10.0.0.1:8080 w5"]);
     expect(r.droppedRecords).toEqual([
@@ -251,7 +243,7 @@ describe("etcdResolver()", () => {
   it("a broken watch resumes from the revision after the last one seen: changes made meanwhile arrive, nothing is listed again", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ retries: 1, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     etcd.put("/svc/api/b", instance("10.0.0.2", 8080));
     await settle(() => r.endpoints?.length === 2);
@@ -304,7 +296,7 @@ describe("etcdResolver()", () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     etcd.put("/svc/api/b", instance("10.0.0.2", 8080));
     const r = resolver({ retries: 1, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     // Down for a while: changes, then a compaction past the revision the watch would resume from.
     server.faults.push({ status: 503, body: "{}" }); // the first retry fails: the next refresh comes after intervalMs
@@ -326,7 +318,7 @@ describe("etcdResolver()", () => {
   it("a watch silent for stallFactor × progressIntervalMs is torn down, reported at once, and resumed", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ progressIntervalMs: 1_000, stallFactor: 3, retries: 2, retryDelayMs: 5_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     // Progress notifications are signs of life.
     clock.advance(2_000);
@@ -369,7 +361,7 @@ describe("etcdResolver()", () => {
   it("an empty set is confirmed by listing again before it empties the service", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ confirmEmpty: 2, confirmEmptyDelayMs: 5_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     etcd.delete("/svc/api/a");
     await settle(() => seen.errors.length === 1);
@@ -404,7 +396,7 @@ describe("etcdResolver()", () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const down = `http://127.0.0.1:${await closedPort()}`;
     const r = resolver({ endpoints: [down, server.url], retries: 1, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     expect(r.url).toBe(`${down}/`);
     await started(r);
     expect([ids(r.endpoints), r.url, seen.errors]).toEqual([["10.0.0.1:8080 w100"], `${server.url}/`, []]);
@@ -414,7 +406,7 @@ describe("etcdResolver()", () => {
     etcd.users = new Map([["svc", "s3cret-pw"]]);
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ username: "svc", password: "s3cret-pw", retries: 1, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     expect(ids(r.endpoints)).toEqual(["10.0.0.1:8080 w100"]);
     expect(bodiesOf("/v3/auth/authenticate")).toEqual([{ name: "svc", password: "s3cret-pw" }]);
@@ -453,7 +445,7 @@ describe("etcdResolver()", () => {
     etcd.users = new Map([["svc", "s3cret-pw"]]);
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ username: "svc", password: "s3cret-pw" });
-    const seen = record(r);
+    const seen = recordResolver(r);
     await started(r);
     const token = "tok1xyz.2";
     expect(server.requests.find((q) => q.path === "/v3/watch")?.headers.authorization).toBe(token);
@@ -514,7 +506,7 @@ describe("etcdResolver()", () => {
   it("a watch not created within timeoutMs is ERR_REGISTRY_TIMEOUT, and opened again", async () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     const r = resolver({ timeoutMs: 2_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     const watch = server.routes.get("/v3/watch");
     server.routes.set("/v3/watch", () => {}); // the request is held: etcd never says the watch is created
     r.start();
@@ -540,7 +532,7 @@ describe("etcdResolver()", () => {
     etcd.put("/svc/api/a", instance("10.0.0.1", 8080));
     server.faults.push({ status: 200, body: "not json" });
     const r = resolver({ maxBodyBytes: 4_096, retries: 1, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await settle(() => seen.errors.length === 1);
     expect([seen.errors[0]?.code, seen.errors[0]?.message]).toEqual([

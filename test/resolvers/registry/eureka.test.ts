@@ -15,7 +15,7 @@ import { createUpstream, EurekaResolver, eurekaResolver } from "../../../src/ind
 import { ManualClock, seededRandom } from "../../../src/testing/index.js";
 import { expectConfigErrors } from "../../helpers/config-errors.js";
 import { activeHandles, expectNoNewHandles, until } from "../../helpers/dns-server.js";
-import { closedPort, eurekaInstance, RegistryServer } from "../../helpers/registry-server.js";
+import { closedPort, eurekaInstance, RegistryServer, recordResolver } from "../../helpers/registry-server.js";
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/registry/${name}`, import.meta.url), "utf8")) as {
@@ -53,21 +53,13 @@ function resolver(app = "API", options: EurekaResolverOptions = {}): EurekaResol
   return r;
 }
 
-function record(r: EurekaResolver) {
-  const sets: (readonly Endpoint[])[] = [];
-  const errors: RegistryError[] = [];
-  r.on("endpoints", (e) => sets.push(e));
-  r.on("error", (e) => errors.push(e as RegistryError));
-  return { sets, errors };
-}
-
 const summary = (endpoints: readonly Endpoint[] | undefined) =>
   endpoints?.map((e) => `${e.scheme}://${e.id} w${e.weight}${e.zone === undefined ? "" : ` ${e.zone}`}`);
 
 describe("eurekaResolver()", () => {
   it("maps the documented answer: UP instances only, securePort over https when enabled, metadata.weight, zone, an empty metadata", async () => {
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     expect(r.endpoints).toEqual([
@@ -172,7 +164,7 @@ describe("eurekaResolver()", () => {
       eurekaInstance({ ip: "10.0.3.7", status: "STARTING" }),
     ]);
     const r = resolver();
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     expect(summary(r.endpoints)).toEqual(["http://10.0.3.1:8080 w100", "http://10.0.3.6:8080 w0"]);
@@ -209,7 +201,7 @@ describe("eurekaResolver()", () => {
     ]);
     await upstream.close();
     const r = resolver("API", { confirmEmpty: 1, confirmEmptyDelayMs: 5_000 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     server.eureka.delete("API"); // the last instance left: Eureka forgets the application
@@ -227,7 +219,7 @@ describe("eurekaResolver()", () => {
 
   it("an answer in XML (no Accept header of its own) is refused as ERR_REGISTRY_BODY; a header the user set is kept", async () => {
     const r = resolver("API", { headers: { accept: "application/xml" } });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     expect(seen.errors.map((e) => e.code)).toEqual(["ERR_REGISTRY_BODY"]);
@@ -237,7 +229,7 @@ describe("eurekaResolver()", () => {
   it("fails over between Eureka servers", async () => {
     const down = `http://127.0.0.1:${await closedPort()}/eureka`;
     const r = resolver("API", { servers: [down, `${server.url}/eureka`], retries: 1, retryDelayMs: 0 });
-    const seen = record(r);
+    const seen = recordResolver(r);
     r.start();
     await r.whenIdle();
     expect(r.endpoints).toHaveLength(2);
