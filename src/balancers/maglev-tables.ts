@@ -1,5 +1,6 @@
 import type { BalancerContext, Host } from "../balancer.js";
 import type { EndpointTable } from "../upstream/table.js";
+import { LevelCache } from "./level-cache.js";
 import { buildMaglevTable } from "./maglev-table.js";
 
 /**
@@ -23,9 +24,6 @@ interface LevelTable {
   /** When the level's next table is due (its hosts changed since this one was built); undefined when none is. */
   due: number | undefined;
 }
-
-/** Levels (priorities) whose last table a balancer keeps. */
-const KEPT_LEVELS = 8;
 
 /**
  * The tables of one `maglev()` balancer, per priority level.
@@ -55,7 +53,7 @@ export class MaglevTables {
   builds = 0;
   readonly #size: number;
   readonly #delayMs: number;
-  readonly #last = new Map<number, LevelTable>();
+  readonly #last = new LevelCache<LevelTable>();
 
   constructor(size: number, delayMs = 0) {
     this.#size = size;
@@ -103,8 +101,6 @@ export class MaglevTables {
       entries: buildMaglevTable(hosts, this.#size),
       due: undefined,
     };
-    this.#last.delete(level);
-    if (this.#last.size >= KEPT_LEVELS) this.#last.delete(this.#last.keys().next().value as number);
     this.#last.set(level, built);
     return built;
   }

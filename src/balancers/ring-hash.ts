@@ -15,6 +15,7 @@ import {
   ringScale,
   weightOf,
 } from "./hash-ring.js";
+import { LevelCache } from "./level-cache.js";
 import { PickerRandom } from "./picker-random.js";
 
 /** Options of `ringHash()` (Envoy's `RingHashLbConfig`). */
@@ -145,9 +146,6 @@ interface RingState {
   readonly weights: Float64Array;
 }
 
-/** Levels (priorities) whose last ring a balancer keeps. */
-const KEPT_LEVELS = 8;
-
 /**
  * Builds rings, from the previous ring of the same priority level when
  * only a few endpoints changed: an endpoint that joins, leaves or changes
@@ -162,7 +160,7 @@ export class RingBuilder {
   merges = 0;
   readonly #minimum: number;
   readonly #maximum: number;
-  readonly #last = new Map<number, RingState>();
+  readonly #last = new LevelCache<RingState>();
 
   constructor(minimum: number, maximum: number) {
     this.#minimum = minimum;
@@ -189,8 +187,6 @@ export class RingBuilder {
     const ring =
       (old !== undefined && old.table === context.table && old.scale === scale && this.#merged(old, hosts, ids)) ||
       buildRing(hosts, scale, ids);
-    this.#last.delete(level);
-    if (this.#last.size >= KEPT_LEVELS) this.#last.delete(this.#last.keys().next().value as number);
     this.#last.set(level, { table: context.table, scale, ring, slots, ids, weights });
     return ring;
   }
