@@ -91,10 +91,12 @@ export class EndpointTable {
   zone = new Int32Array(0);
 
   #free: number[] = [];
-  /** 1 once a load metric has set a `loadKey` (`refreshLoadRank()`): from then on `addInFlight()` keeps `loadRank`. */
-  #keyed = 0;
-  /** Cell 0: the key that rank 0 stands for (see `loadRank`). */
-  readonly #rankBase = new Float64Array(1);
+  /**
+   * Cell 0: the key that rank 0 stands for (see `loadRank`); NaN until a
+   * load metric sets a key (`refreshLoadRank()`), and until then
+   * `addInFlight()` has no rank to keep.
+   */
+  readonly #rankBase = Float64Array.of(Number.NaN);
 
   /** Takes a free slot (growing the table when none is left) and resets its columns. @internal */
   allocate(weight: number, now: number): number {
@@ -138,15 +140,15 @@ export class EndpointTable {
     const n = (this.inFlight[slot] as number) + delta;
     this.inFlight[slot] = n;
     // Until a metric sets a key every key is NaN, and every rank NO_RANK: nothing to keep.
-    if (this.#keyed === 0) return;
+    if (Number.isNaN(this.#rankBase[0] as number)) return;
     this.loadRank[slot] = this.#rank(slot, n);
   }
 
   /** Recomputes `loadRank` after a load metric changed `loadKey`, moving the base first if the key passed it by 512. @internal */
   refreshLoadRank(slot: number): void {
     const key = this.loadKey[slot] as number;
-    if (this.#keyed === 0 || key - (this.#rankBase[0] as number) > REBASE_AT) {
-      this.#keyed = 1;
+    // Also when there is no base yet (NaN: the comparison fails).
+    if (!(key - (this.#rankBase[0] as number) <= REBASE_AT)) {
       this.#rankBase[0] = key;
       for (let s = 0; s < this.capacity; s++) this.loadRank[s] = this.#rank(s, this.inFlight[s] as number);
     } else {
