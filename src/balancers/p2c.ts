@@ -241,8 +241,8 @@ class P2CPicker implements Picker {
   /**
    * 1 when slot a is less loaded than slot b, else 0: an integer, so that
    * the two-choice pick selects without a branch on it (under load which
-   * candidate wins is a coin flip, and a mispredicted branch cost ~7 ns a
-   * pick, measured). Loads never leave this method: only an integer
+   * candidate wins is a coin flip: a branch would be mispredicted about
+   * every other pick; see docs/balancing.md). Loads never leave this method: only an integer
    * crosses the call, so no double is boxed even where V8 does not inline
    * it (a double returned or passed out of line costs a 16-byte heap number).
    */
